@@ -1,0 +1,1 @@
+//! Hash slots and command key positions (to be written).

@@ -1,0 +1,1 @@
+//! Cluster topology (to be written).
