@@ -146,7 +146,8 @@ impl Error {
             "LOADING" => (ErrorKind::Loading, Outcome::NotRun),
             "MASTERDOWN" => (ErrorKind::MasterDown, Outcome::NotRun),
             "NOAUTH" | "WRONGPASS" => (ErrorKind::Auth, Outcome::NotRun),
-            "MOVED" | "ASK" => (ErrorKind::TooManyRedirects, Outcome::NotRun),
+            // Only a redirect the router could not parse is ever surfaced.
+            "MOVED" | "ASK" => (ErrorKind::Protocol, Outcome::NotRun),
             _ => (ErrorKind::Server, Outcome::Ran),
         };
         Error::new(kind, outcome, text)

@@ -1,13 +1,26 @@
 //! slotwise: a Redis client core for Cluster, Sentinel and single-node deployments whose one
 //! promise is that an application never stays broken because the client's picture of the
 //! deployment is stale.
+//!
+//! Start with [`Client::cluster`] or [`Client::standalone`]; build commands with [`cmd`].
 
+mod client;
+mod cluster;
 pub mod cmd;
+mod config;
+mod conn;
 pub mod error;
+mod pool;
+mod refresh;
 pub mod resp;
+mod retry;
 pub mod slot;
+mod standalone;
 pub mod topology;
 
+pub use client::{Client, Pipeline};
 pub use cmd::{cmd, Cmd, ToArg};
+pub use config::{Options, Protocol};
 pub use error::{Error, ErrorKind, Outcome, Result};
 pub use resp::Value;
+pub use topology::{Addr, Topology};

@@ -1,0 +1,153 @@
+//! The one `Client` facade over every mode.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::cluster::{Core, Mode};
+use crate::config::Options;
+use crate::conn::ConnConfig;
+use crate::error::{Error, ErrorKind, Outcome, Result};
+use crate::pool::Pool;
+use crate::refresh::{self, Refresher};
+use crate::resp::Value;
+use crate::topology::{Addr, Topology};
+use crate::Cmd;
+
+/// A client for a Redis Cluster or a single Redis server. Cheap to clone: clones share
+/// connections and topology. Every method may be called from many tasks at once.
+///
+/// ```no_run
+/// # async fn demo() -> slotwise::Result<()> {
+/// use slotwise::{cmd, Client, Options};
+/// let client = Client::cluster(["127.0.0.1:7000"], Options::default()).await?;
+/// client.execute(cmd("SET").arg("greeting").arg("hello")).await?;
+/// let v = client.execute(cmd("GET").arg("greeting")).await?;
+/// assert_eq!(v.as_str(), Some("hello"));
+///
+/// let mut p = client.pipeline();
+/// p.add(cmd("INCR").arg("a")).add(cmd("INCR").arg("b"));
+/// let replies = p.execute().await; // one Result per command, in order
+/// assert_eq!(replies.len(), 2);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    core: Arc<Core>,
+}
+
+impl Client {
+    /// Connects to a Redis Cluster through any of `seeds` (`"host:port"`), discovers its
+    /// topology, and keeps following it. Must be called inside a tokio runtime.
+    pub async fn cluster<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>, options: Options) -> Result<Client> {
+        options.validate()?;
+        let seeds = parse_addrs(seeds)?;
+        let pool = Pool::new(ConnConfig {
+            options: options.clone(),
+            readonly: false,
+            select_db: false,
+        });
+        let (interval, gap) = (options.refresh_interval, options.min_refresh_gap);
+        let core = Core::new(Mode::Cluster, options, seeds, pool, Topology::empty(), |weak| {
+            Some(Refresher::spawn(weak, interval, gap))
+        });
+        refresh::refresh(&core).await.map_err(|e| {
+            core.close();
+            e
+        })?;
+        Ok(Client { core })
+    }
+
+    /// Connects to one Redis server at `addr` (`"host:port"`).
+    pub async fn standalone(addr: &str, options: Options) -> Result<Client> {
+        options.validate()?;
+        let addr = Addr::parse(addr)?;
+        let pool = Pool::new(ConnConfig {
+            options: options.clone(),
+            readonly: false,
+            select_db: true,
+        });
+        let topo = crate::standalone::topology(&addr)?;
+        let core = Core::new(Mode::Standalone, options, vec![addr.clone()], pool, topo, |_| None);
+        core.pool.get(&addr).await?;
+        Ok(Client { core })
+    }
+
+    /// Runs one command and returns its reply; an error reply becomes `Err`.
+    pub async fn execute(&self, cmd: Cmd) -> Result<Value> {
+        self.core.execute(&cmd, self.core.deadline()).await
+    }
+
+    /// Starts a pipeline: commands are sent in batches, one per node, and the replies come
+    /// back in the order the commands were added.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline {
+            client: self.clone(),
+            cmds: Vec::new(),
+        }
+    }
+
+    /// The topology in use (a snapshot).
+    pub fn topology(&self) -> Arc<Topology> {
+        self.core.topology()
+    }
+
+    /// A number that grows every time the routing changes.
+    pub fn topology_version(&self) -> u64 {
+        self.core.topology_version()
+    }
+
+    /// Re-reads the cluster topology now and waits for it (no-op outside cluster mode).
+    pub async fn refresh_topology(&self) -> Result<()> {
+        self.core.check_open()?;
+        match &self.core.refresher {
+            Some(r) => r.refresh_and_wait(self.core.deadline()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Closes every connection; later calls fail with [`ErrorKind::Closed`].
+    pub fn close(&self) {
+        self.core.close();
+    }
+}
+
+/// Commands collected for one round trip per node. Created by [`Client::pipeline`].
+#[derive(Debug)]
+pub struct Pipeline {
+    client: Client,
+    cmds: Vec<Cmd>,
+}
+
+impl Pipeline {
+    /// Adds a command.
+    pub fn add(&mut self, cmd: Cmd) -> &mut Self {
+        self.cmds.push(cmd);
+        self
+    }
+
+    /// Number of commands added.
+    pub fn len(&self) -> usize {
+        self.cmds.len()
+    }
+
+    /// True when no command was added.
+    pub fn is_empty(&self) -> bool {
+        self.cmds.is_empty()
+    }
+
+    /// Sends every command; one result per command, in the order they were added. All of them
+    /// share one deadline.
+    pub async fn execute(self) -> Vec<Result<Value>> {
+        let deadline = Instant::now() + self.client.core.options.request_timeout;
+        self.client.core.pipeline(&self.cmds, deadline).await
+    }
+}
+
+fn parse_addrs<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>) -> Result<Vec<Addr>> {
+    let seeds: Vec<Addr> = seeds.into_iter().map(|s| Addr::parse(s.as_ref())).collect::<Result<_>>()?;
+    if seeds.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidArgument, Outcome::NotRun, "at least one seed address is needed"));
+    }
+    Ok(seeds)
+}

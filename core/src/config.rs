@@ -1,0 +1,157 @@
+//! Client options. Options grow here, never as new positional parameters.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Which RESP version to speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// `HELLO 3` on connect, falling back to RESP2 on servers that refuse it.
+    #[default]
+    Resp3,
+    /// RESP2 only (no `HELLO`).
+    Resp2,
+}
+
+/// Options shared by every mode. Build with [`Options::default`] and the `with_*` methods.
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = slotwise::Options::default()
+///     .with_request_timeout(Duration::from_secs(2))
+///     .with_auth(Some("app"), "secret");
+/// assert!(!format!("{opts:?}").contains("secret"));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The whole deadline of one request, retries and waits for a failover included.
+    pub request_timeout: Duration,
+    /// The deadline for opening one connection (TCP connect plus handshake).
+    pub connect_timeout: Duration,
+    /// ACL user name (`None` means the `default` user).
+    pub username: Option<String>,
+    /// Password for `AUTH`/`HELLO`. Never printed.
+    pub password: Option<String>,
+    /// `CLIENT SETNAME` value for every connection.
+    pub client_name: Option<String>,
+    /// Database number (standalone only; Redis Cluster has only database 0).
+    pub db: u32,
+    /// RESP version.
+    pub protocol: Protocol,
+    /// Requests queued or in flight per connection before callers wait (back-pressure).
+    pub max_inflight: usize,
+    /// MOVED/ASK redirections followed for one request before giving up.
+    pub max_redirects: usize,
+    /// Period of the background topology refresh (cluster mode).
+    pub refresh_interval: Duration,
+    /// Shortest gap between two topology refreshes, so redirect storms cause few queries.
+    pub min_refresh_gap: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(1),
+            username: None,
+            password: None,
+            client_name: None,
+            db: 0,
+            protocol: Protocol::Resp3,
+            max_inflight: 16_384,
+            max_redirects: 16,
+            refresh_interval: Duration::from_secs(30),
+            min_refresh_gap: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::request_timeout`].
+    #[must_use]
+    pub fn with_request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = d;
+        self
+    }
+    /// Sets [`Options::connect_timeout`].
+    #[must_use]
+    pub fn with_connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// Sets user name and password.
+    #[must_use]
+    pub fn with_auth(mut self, username: Option<&str>, password: &str) -> Self {
+        self.username = username.map(str::to_owned);
+        self.password = Some(password.to_owned());
+        self
+    }
+    /// Sets [`Options::client_name`].
+    #[must_use]
+    pub fn with_client_name(mut self, name: &str) -> Self {
+        self.client_name = Some(name.to_owned());
+        self
+    }
+    /// Sets [`Options::db`].
+    #[must_use]
+    pub fn with_db(mut self, db: u32) -> Self {
+        self.db = db;
+        self
+    }
+    /// Sets [`Options::protocol`].
+    #[must_use]
+    pub fn with_protocol(mut self, p: Protocol) -> Self {
+        self.protocol = p;
+        self
+    }
+    /// Sets [`Options::max_inflight`].
+    #[must_use]
+    pub fn with_max_inflight(mut self, n: usize) -> Self {
+        self.max_inflight = n;
+        self
+    }
+    /// Sets [`Options::refresh_interval`].
+    #[must_use]
+    pub fn with_refresh_interval(mut self, d: Duration) -> Self {
+        self.refresh_interval = d;
+        self
+    }
+
+    /// Rejects values that cannot work, with a message naming the option.
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        let positive = [
+            ("request_timeout", self.request_timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("refresh_interval", self.refresh_interval),
+        ];
+        for (name, d) in positive {
+            if d.is_zero() {
+                return Err(crate::Error::invalid(format!("option {name} must be > 0")));
+            }
+        }
+        if self.max_inflight == 0 {
+            return Err(crate::Error::invalid("option max_inflight must be > 0"));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("client_name", &self.client_name)
+            .field("db", &self.db)
+            .field("protocol", &self.protocol)
+            .field("max_inflight", &self.max_inflight)
+            .field("max_redirects", &self.max_redirects)
+            .field("refresh_interval", &self.refresh_interval)
+            .field("min_refresh_gap", &self.min_refresh_gap)
+            .finish()
+    }
+}

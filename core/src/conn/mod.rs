@@ -1,0 +1,185 @@
+//! One multiplexed, auto-pipelined connection per node.
+//!
+//! Many callers share one socket: a writer task batches whatever requests are queued into one
+//! write, a reader task matches replies to requests in order. Each request records whether its
+//! bytes reached the socket, so a failure can say precisely whether the command may have run.
+
+mod handshake;
+mod io;
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::config::Options;
+use crate::error::{Error, ErrorKind, Outcome, Result};
+use crate::resp::{encode_command, encoded_len, Value};
+use crate::topology::Addr;
+use crate::Cmd;
+
+/// Request state shared between the caller and the writer: whoever moves it out of `QUEUED`
+/// first decides whether the command was written (may have run) or cancelled (did not run).
+const QUEUED: u8 = 0;
+const WRITTEN: u8 = 1;
+const CANCELLED: u8 = 2;
+
+pub(crate) struct Request {
+    bytes: Bytes,
+    count: usize,
+    tx: oneshot::Sender<Result<Vec<Value>>>,
+    state: Arc<AtomicU8>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// What the connection needs beyond the address.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnConfig {
+    pub options: Options,
+    /// Send `READONLY` after the handshake (replica reads in cluster mode).
+    pub readonly: bool,
+    /// Send `SELECT db` (standalone only).
+    pub select_db: bool,
+}
+
+/// A live connection to one node. Cheap to share behind an `Arc`; dropping the last handle
+/// closes the socket once queued requests are answered.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    addr: Addr,
+    tx: mpsc::Sender<Request>,
+    permits: Arc<Semaphore>,
+    closed: Arc<AtomicBool>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Connection {
+    /// Connects, runs the handshake and starts the I/O tasks, all within `connect_timeout`.
+    pub async fn connect(addr: &Addr, cfg: &ConnConfig) -> Result<Connection> {
+        let timeout = cfg.options.connect_timeout;
+        let fut = async {
+            let stream = TcpStream::connect((addr.host.as_str(), addr.port))
+                .await
+                .map_err(|e| {
+                    Error::new(ErrorKind::Connect, Outcome::NotRun, format!("connect to {addr}: {e}"))
+                })?;
+            stream.set_nodelay(true).ok();
+            handshake::run(stream, cfg).await.map_err(|e| e.context(format_args!("handshake with {addr}")))
+        };
+        let (stream, decoder) = match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    Outcome::NotRun,
+                    format!("connect to {addr}: no answer within {timeout:?}"),
+                ))
+            }
+        };
+        let (tx, rx) = mpsc::channel(cfg.options.max_inflight.clamp(1, 4096));
+        let closed = Arc::new(AtomicBool::new(false));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        io::spawn(stream, decoder, rx, addr.clone(), closed.clone(), shutdown.clone(), shutdown_rx);
+        Ok(Connection {
+            addr: addr.clone(),
+            tx,
+            permits: Arc::new(Semaphore::new(cfg.options.max_inflight)),
+            closed,
+            shutdown,
+        })
+    }
+
+    pub fn addr(&self) -> &Addr {
+        &self.addr
+    }
+
+    /// True once the socket failed or the connection was closed: get a new one.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the socket; requests not yet written fail as not run.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.shutdown.send_replace(true);
+    }
+
+    /// Sends one command and waits for its reply (which may be a `Value::Error`).
+    pub async fn send(&self, cmd: &Cmd, deadline: Instant) -> Result<Value> {
+        let mut v = self.send_many(std::slice::from_ref(cmd), deadline).await?;
+        v.pop().ok_or_else(|| Error::protocol("no reply"))
+    }
+
+    /// Sends several commands back to back (written contiguously, so nothing interleaves) and
+    /// waits for all their replies, in order.
+    pub async fn send_many(&self, cmds: &[Cmd], deadline: Instant) -> Result<Vec<Value>> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        let not_run = |what: &str| {
+            Error::new(
+                ErrorKind::Busy,
+                Outcome::NotRun,
+                format!("{what} to {}: deadline passed while waiting for a free slot in the connection queue", self.addr),
+            )
+        };
+        let permit = match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(self.closed_error()),
+            Err(_) => return Err(not_run("request")),
+        };
+        let mut buf = BytesMut::with_capacity(cmds.iter().map(|c| encoded_len(c.args())).sum());
+        for c in cmds {
+            encode_command(c.args(), &mut buf);
+        }
+        let (tx, rx) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        let req = Request {
+            bytes: buf.freeze(),
+            count: cmds.len(),
+            tx,
+            state: state.clone(),
+            _permit: permit,
+        };
+        match tokio::time::timeout_at(deadline, self.tx.send(req)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(self.closed_error()),
+            Err(_) => return Err(not_run("request")),
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(Error::new(
+                ErrorKind::Io,
+                Outcome::MayHaveRun,
+                format!("connection to {} dropped the request", self.addr),
+            )),
+            Err(_) => {
+                let outcome = match state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => Outcome::NotRun,
+                    Err(_) => Outcome::MayHaveRun,
+                };
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    outcome,
+                    format!("no reply from {} before the request deadline", self.addr),
+                ))
+            }
+        }
+    }
+
+    fn closed_error(&self) -> Error {
+        Error::new(ErrorKind::Io, Outcome::NotRun, format!("connection to {} is closed", self.addr))
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+    }
+}

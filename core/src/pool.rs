@@ -1,0 +1,65 @@
+//! One connection per node, opened on first use and replaced when it breaks. Concurrent callers
+//! asking for the same node share one connect attempt.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::conn::{ConnConfig, Connection};
+use crate::error::Result;
+use crate::topology::Addr;
+
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
+
+#[derive(Debug)]
+pub(crate) struct Pool {
+    cfg: ConnConfig,
+    slots: Mutex<HashMap<Addr, Slot>>,
+}
+
+impl Pool {
+    pub fn new(cfg: ConnConfig) -> Self {
+        Pool {
+            cfg,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A live connection to `addr`, connecting when there is none.
+    pub async fn get(&self, addr: &Addr) -> Result<Arc<Connection>> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry(addr.clone()).or_default().clone()
+        };
+        let mut guard = slot.lock().await;
+        if let Some(c) = guard.as_ref() {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+        }
+        *guard = None;
+        let conn = Arc::new(Connection::connect(addr, &self.cfg).await?);
+        *guard = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Closes and forgets the connections to every node not in `keep`.
+    pub fn retain(&self, keep: &dyn Fn(&Addr) -> bool) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.retain(|addr, slot| {
+            if keep(addr) {
+                return true;
+            }
+            if let Ok(g) = slot.try_lock() {
+                if let Some(c) = g.as_ref() {
+                    c.close();
+                }
+            }
+            false
+        });
+    }
+
+    /// Closes every connection.
+    pub fn close_all(&self) {
+        self.retain(&|_| false);
+    }
+}
