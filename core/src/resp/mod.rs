@@ -7,3 +7,6 @@ mod value;
 pub use decoder::{Decoder, Limits};
 pub use encoder::{encode_command, encoded_len};
 pub use value::Value;
+
+#[cfg(test)]
+mod tests;
