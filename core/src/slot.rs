@@ -1,1 +1,0 @@
-//! Hash slots and command key positions (to be written).

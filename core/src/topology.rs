@@ -1,1 +1,0 @@
-//! Cluster topology (to be written).
