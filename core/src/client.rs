@@ -39,7 +39,10 @@ pub struct Client {
 impl Client {
     /// Connects to a Redis Cluster through any of `seeds` (`"host:port"`), discovers its
     /// topology, and keeps following it. Must be called inside a tokio runtime.
-    pub async fn cluster<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>, options: Options) -> Result<Client> {
+    pub async fn cluster<S: AsRef<str>>(
+        seeds: impl IntoIterator<Item = S>,
+        options: Options,
+    ) -> Result<Client> {
         options.validate()?;
         let seeds = parse_addrs(seeds)?;
         let pool = Pool::new(ConnConfig {
@@ -48,9 +51,14 @@ impl Client {
             select_db: false,
         });
         let (interval, gap) = (options.refresh_interval, options.min_refresh_gap);
-        let core = Core::new(Mode::Cluster, options, seeds, pool, Topology::empty(), |weak| {
-            Some(Refresher::spawn(weak, interval, gap))
-        });
+        let core = Core::new(
+            Mode::Cluster,
+            options,
+            seeds,
+            pool,
+            Topology::empty(),
+            |weak| Some(Refresher::spawn(weak, interval, gap)),
+        );
         refresh::refresh(&core).await.map_err(|e| {
             core.close();
             e
@@ -68,7 +76,14 @@ impl Client {
             select_db: true,
         });
         let topo = crate::standalone::topology(&addr)?;
-        let core = Core::new(Mode::Standalone, options, vec![addr.clone()], pool, topo, |_| None);
+        let core = Core::new(
+            Mode::Standalone,
+            options,
+            vec![addr.clone()],
+            pool,
+            topo,
+            |_| None,
+        );
         core.pool.get(&addr).await?;
         Ok(Client { core })
     }
@@ -145,9 +160,16 @@ impl Pipeline {
 }
 
 fn parse_addrs<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>) -> Result<Vec<Addr>> {
-    let seeds: Vec<Addr> = seeds.into_iter().map(|s| Addr::parse(s.as_ref())).collect::<Result<_>>()?;
+    let seeds: Vec<Addr> = seeds
+        .into_iter()
+        .map(|s| Addr::parse(s.as_ref()))
+        .collect::<Result<_>>()?;
     if seeds.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidArgument, Outcome::NotRun, "at least one seed address is needed"));
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            Outcome::NotRun,
+            "at least one seed address is needed",
+        ));
     }
     Ok(seeds)
 }

@@ -193,7 +193,13 @@ impl Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({}, {:?}, {:?})", self.kind.name(), self.outcome, self.message)
+        write!(
+            f,
+            "Error({}, {:?}, {:?})",
+            self.kind.name(),
+            self.outcome,
+            self.message
+        )
     }
 }
 

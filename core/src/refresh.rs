@@ -54,14 +54,23 @@ impl Refresher {
         let mut status = self.status.clone();
         let target = status.borrow().started + 1;
         self.trigger();
-        let waited = tokio::time::timeout_at(deadline, status.wait_for(|s| s.finished >= target)).await;
+        let waited =
+            tokio::time::timeout_at(deadline, status.wait_for(|s| s.finished >= target)).await;
         match waited {
             Ok(Ok(s)) => match &s.last_error {
                 Some(e) => Err(e.clone()),
                 None => Ok(()),
             },
-            Ok(Err(_)) => Err(Error::new(ErrorKind::Closed, Outcome::NotRun, "the client is closed")),
-            Err(_) => Err(Error::new(ErrorKind::Timeout, Outcome::NotRun, "topology refresh did not finish in time")),
+            Ok(Err(_)) => Err(Error::new(
+                ErrorKind::Closed,
+                Outcome::NotRun,
+                "the client is closed",
+            )),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                Outcome::NotRun,
+                "topology refresh did not finish in time",
+            )),
         }
     }
 }
@@ -114,7 +123,8 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
     let changed = core.install_topology(topo);
     if changed {
         tracing::info!(version = core.topology_version(), "topology changed");
-        core.pool.retain(&|a| keep.contains(a) || core.seeds.contains(a));
+        core.pool
+            .retain(&|a| keep.contains(a) || core.seeds.contains(a));
     }
     Ok(changed)
 }
@@ -127,7 +137,11 @@ pub(crate) async fn discover(core: &Core, sources: &[Addr]) -> Result<Topology> 
         let deadline = Instant::now() + timeout;
         match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
             Ok(r) => r,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, Outcome::NotRun, format!("{a}: no topology reply in {timeout:?}"))),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                Outcome::NotRun,
+                format!("{a}: no topology reply in {timeout:?}"),
+            )),
         }
     }))
     .await;
@@ -135,10 +149,12 @@ pub(crate) async fn discover(core: &Core, sources: &[Addr]) -> Result<Topology> 
     let mut errors = Vec::new();
     for (addr, answer) in sources.iter().zip(answers) {
         match answer {
-            Ok(t) if t.covered_slots() > 0 => match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
-                Some((_, votes)) => *votes += 1,
-                None => views.push((t, 1)),
-            },
+            Ok(t) if t.covered_slots() > 0 => {
+                match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
+                    Some((_, votes)) => *votes += 1,
+                    None => views.push((t, 1)),
+                }
+            }
             Ok(_) => errors.push(format!("{addr}: serves no slots")),
             Err(e) => errors.push(e.to_string()),
         }
@@ -151,7 +167,10 @@ pub(crate) async fn discover(core: &Core, sources: &[Addr]) -> Result<Topology> 
             Error::new(
                 ErrorKind::Topology,
                 Outcome::NotRun,
-                format!("no node returned a usable cluster topology: {}", errors.join("; ")),
+                format!(
+                    "no node returned a usable cluster topology: {}",
+                    errors.join("; ")
+                ),
             )
         })
 }

@@ -23,14 +23,18 @@ pub(crate) async fn backoff(attempt: u32, deadline: Instant) -> bool {
 
 /// The error for a request whose deadline passed while it was being retried: it keeps the
 /// last error's kind in its message and its "may have run" outcome.
-pub(crate) fn deadline_error(last: Option<Error>, may_have_run: bool) -> Error {
-    let outcome = if may_have_run { Outcome::MayHaveRun } else { Outcome::NotRun };
-    match last {
-        Some(e) => Error::new(
-            ErrorKind::Timeout,
-            outcome,
-            format!("request deadline passed while retrying; last error: {}", e.message()),
+pub(crate) fn deadline_error(last: Error, may_have_run: bool) -> Error {
+    let outcome = if may_have_run {
+        Outcome::MayHaveRun
+    } else {
+        Outcome::NotRun
+    };
+    Error::new(
+        ErrorKind::Timeout,
+        outcome,
+        format!(
+            "request deadline passed while retrying; last error: {}",
+            last.message()
         ),
-        None => Error::new(ErrorKind::Timeout, outcome, "request deadline passed"),
-    }
+    )
 }

@@ -18,7 +18,9 @@ async fn fake_server(reply: &'static [u8]) -> String {
                 let mut buf = vec![0u8; 4096];
                 let mut commands = 0;
                 loop {
-                    let Ok(n) = sock.read(&mut buf).await else { return };
+                    let Ok(n) = sock.read(&mut buf).await else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }
@@ -46,8 +48,13 @@ async fn fake_server(reply: &'static [u8]) -> String {
 async fn one_command(reply: &'static [u8]) -> slotwise::Error {
     let addr = fake_server(reply).await;
     let opts = Options::default().with_request_timeout(Duration::from_millis(500));
-    let client = Client::standalone(&addr, opts).await.expect("connect to fake");
-    client.execute(cmd("GET").arg("k")).await.expect_err("bad reply")
+    let client = Client::standalone(&addr, opts)
+        .await
+        .expect("connect to fake");
+    client
+        .execute(cmd("GET").arg("k"))
+        .await
+        .expect_err("bad reply")
 }
 
 #[tokio::test]
@@ -82,7 +89,9 @@ async fn server_that_accepts_and_never_answers_fails_the_connect_in_time() {
     });
     let opts = Options::default().with_connect_timeout(Duration::from_millis(200));
     let started = std::time::Instant::now();
-    let e = Client::standalone(&addr, opts).await.expect_err("silent server");
+    let e = Client::standalone(&addr, opts)
+        .await
+        .expect_err("silent server");
     assert_eq!(e.kind(), ErrorKind::Connect, "{e:?}");
     assert!(!e.may_have_run());
     assert!(started.elapsed() < Duration::from_secs(2));

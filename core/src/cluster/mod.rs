@@ -75,7 +75,10 @@ impl Core {
 
     /// The topology in use. Never blocks on a refresh: it is a pointer swap away.
     pub(crate) fn topology(&self) -> Arc<Topology> {
-        self.topology.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.topology
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn topology_version(&self) -> u64 {
@@ -113,10 +116,17 @@ impl Core {
     fn resolve(&self, target: &Target) -> Option<Addr> {
         match target {
             Target::Node(a) => Some(a.clone()),
-            Target::Slot(Some(s)) => self.topology().shard_for_slot(*s).map(|sh| sh.primary.addr.clone()),
+            Target::Slot(Some(s)) => self
+                .topology()
+                .shard_for_slot(*s)
+                .map(|sh| sh.primary.addr.clone()),
             Target::Slot(None) => {
                 let topo = self.topology();
-                let serving: Vec<_> = topo.shards().iter().filter(|s| !s.slots.is_empty()).collect();
+                let serving: Vec<_> = topo
+                    .shards()
+                    .iter()
+                    .filter(|s| !s.slots.is_empty())
+                    .collect();
                 if serving.is_empty() {
                     return None;
                 }
@@ -128,7 +138,11 @@ impl Core {
 
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(ErrorKind::Closed, Outcome::NotRun, "the client is closed"));
+            return Err(Error::new(
+                ErrorKind::Closed,
+                Outcome::NotRun,
+                "the client is closed",
+            ));
         }
         Ok(())
     }
@@ -163,18 +177,32 @@ impl Core {
                         }
                     }
                 }
-                self.run(cmd, Target::Slot(slot::command_slot(args)), info.readonly, deadline).await
+                self.run(
+                    cmd,
+                    Target::Slot(slot::command_slot(args)),
+                    info.readonly,
+                    deadline,
+                )
+                .await
             }
-            Routing::AnyPrimary => self.run(cmd, Target::Slot(None), info.readonly, deadline).await,
+            Routing::AnyPrimary => {
+                self.run(cmd, Target::Slot(None), info.readonly, deadline)
+                    .await
+            }
             Routing::AllPrimaries(merge) => {
-                let nodes: Vec<Addr> = self.topology().primaries().map(|n| n.addr.clone()).collect();
-                self.fan_out(cmd, nodes, merge, info.readonly, deadline).await
+                let nodes: Vec<Addr> = self
+                    .topology()
+                    .primaries()
+                    .map(|n| n.addr.clone())
+                    .collect();
+                self.fan_out(cmd, nodes, merge, info.readonly, deadline)
+                    .await
             }
             Routing::AllNodes(merge) => {
                 let nodes: Vec<Addr> = self.topology().nodes().map(|n| n.addr.clone()).collect();
-                self.fan_out(cmd, nodes, merge, info.readonly, deadline).await
+                self.fan_out(cmd, nodes, merge, info.readonly, deadline)
+                    .await
             }
-            _ => self.run(cmd, Target::Slot(slot::command_slot(args)), info.readonly, deadline).await,
         }
     }
 }

@@ -41,8 +41,16 @@ impl Core {
             }
         }
         let mut results: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
-        let batch_runs = join_all(batches.into_iter().map(|(addr, idx)| self.run_batch(cmds, addr, idx, deadline)));
-        let alone_runs = join_all(alone.iter().map(|&i| async move { (i, self.execute(&cmds[i], deadline).await) }));
+        let batch_runs = join_all(
+            batches
+                .into_iter()
+                .map(|(addr, idx)| self.run_batch(cmds, addr, idx, deadline)),
+        );
+        let alone_runs = join_all(
+            alone
+                .iter()
+                .map(|&i| async move { (i, self.execute(&cmds[i], deadline).await) }),
+        );
         let (batch_results, alone_results) = tokio::join!(batch_runs, alone_runs);
         for (i, r) in batch_results.into_iter().flatten().chain(alone_results) {
             results[i] = Some(r);
@@ -53,7 +61,13 @@ impl Core {
             .collect()
     }
 
-    async fn run_batch(&self, cmds: &[Cmd], addr: Addr, idx: Vec<usize>, deadline: Instant) -> Vec<(usize, Result<Value>)> {
+    async fn run_batch(
+        &self,
+        cmds: &[Cmd],
+        addr: Addr,
+        idx: Vec<usize>,
+        deadline: Instant,
+    ) -> Vec<(usize, Result<Value>)> {
         let batch: Vec<Cmd> = idx.iter().map(|&i| cmds[i].clone()).collect();
         let sent = match self.pool.get(&addr).await {
             Ok(conn) => conn.send_many(&batch, deadline).await,
@@ -79,7 +93,9 @@ impl Core {
                 }
                 for &i in &idx {
                     let readonly = slot::command_info(cmds[i].args()).readonly;
-                    if e.outcome() == Outcome::NotRun || (readonly && e.kind() != crate::ErrorKind::Timeout) {
+                    if e.outcome() == Outcome::NotRun
+                        || (readonly && e.kind() != crate::ErrorKind::Timeout)
+                    {
                         again.push(i);
                     } else {
                         out.push((i, Err(e.clone())));
@@ -87,7 +103,12 @@ impl Core {
                 }
             }
         }
-        let retried = join_all(again.into_iter().map(|i| async move { (i, self.execute(&cmds[i], deadline).await) })).await;
+        let retried = join_all(
+            again
+                .into_iter()
+                .map(|i| async move { (i, self.execute(&cmds[i], deadline).await) }),
+        )
+        .await;
         out.extend(retried);
         out
     }
@@ -96,7 +117,10 @@ impl Core {
 fn single_slot(c: &Cmd) -> bool {
     let args = c.args();
     let keys = slot::key_indices(args);
-    let mut slots = keys.iter().filter_map(|&i| args.get(i)).map(|k| slot::key_slot(k));
+    let mut slots = keys
+        .iter()
+        .filter_map(|&i| args.get(i))
+        .map(|k| slot::key_slot(k));
     match slots.next() {
         Some(first) => slots.all(|s| s == first),
         None => true,

@@ -37,21 +37,37 @@ fn parse_redirect(msg: &[u8], from: &Addr) -> Option<Reply> {
     if word != "MOVED" && word != "ASK" {
         return None;
     }
-    let slot: u16 = parts.next()?.parse().ok().filter(|s| *s < crate::slot::SLOT_COUNT)?;
+    let slot: u16 = parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|s| *s < crate::slot::SLOT_COUNT)?;
     let target = parts.next()?;
     let (host, port) = target.rsplit_once(':')?;
     let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = if host.is_empty() { from.host.clone() } else { host.to_owned() };
+    let host = if host.is_empty() {
+        from.host.clone()
+    } else {
+        host.to_owned()
+    };
     let addr = Addr::new(host, port);
-    Some(if word == "MOVED" { Reply::Moved(slot, addr) } else { Reply::Ask(addr) })
+    Some(if word == "MOVED" {
+        Reply::Moved(slot, addr)
+    } else {
+        Reply::Ask(addr)
+    })
 }
 
 /// True for kinds after which the topology should be re-read.
 pub(crate) fn suggests_refresh(kind: ErrorKind) -> bool {
     matches!(
         kind,
-        ErrorKind::ClusterDown | ErrorKind::ReadOnly | ErrorKind::MasterDown | ErrorKind::Connect | ErrorKind::Io
+        ErrorKind::ClusterDown
+            | ErrorKind::ReadOnly
+            | ErrorKind::MasterDown
+            | ErrorKind::Connect
+            | ErrorKind::Io
     )
 }
 
@@ -69,23 +85,52 @@ mod tests {
             classify(b"MOVED 3999 127.0.0.1:6381", &from()),
             Reply::Moved(3999, Addr::new("127.0.0.1", 6381))
         );
-        assert_eq!(classify(b"ASK 1 10.0.0.1:7001", &from()), Reply::Ask(Addr::new("10.0.0.1", 7001)));
-        assert_eq!(classify(b"MOVED 5 :7002", &from()), Reply::Moved(5, Addr::new("127.0.0.9", 7002)));
-        assert_eq!(classify(b"MOVED 5 [::1]:7002", &from()), Reply::Moved(5, Addr::new("::1", 7002)));
+        assert_eq!(
+            classify(b"ASK 1 10.0.0.1:7001", &from()),
+            Reply::Ask(Addr::new("10.0.0.1", 7001))
+        );
+        assert_eq!(
+            classify(b"MOVED 5 :7002", &from()),
+            Reply::Moved(5, Addr::new("127.0.0.9", 7002))
+        );
+        assert_eq!(
+            classify(b"MOVED 5 [::1]:7002", &from()),
+            Reply::Moved(5, Addr::new("::1", 7002))
+        );
     }
 
     #[test]
     fn malformed_redirects_are_final_errors() {
-        for bad in [&b"MOVED"[..], b"MOVED x 1.2.3.4:5", b"MOVED 99999 a:1", b"ASK 1 nohost", b"MOVED 1 a:0", b"MOVED 1 a:99999"] {
-            assert!(matches!(classify(bad, &from()), Reply::Final(_)), "{}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"MOVED"[..],
+            b"MOVED x 1.2.3.4:5",
+            b"MOVED 99999 a:1",
+            b"ASK 1 nohost",
+            b"MOVED 1 a:0",
+            b"MOVED 1 a:99999",
+        ] {
+            assert!(
+                matches!(classify(bad, &from()), Reply::Final(_)),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
     #[test]
     fn transient_states() {
-        for t in [&b"TRYAGAIN Multiple keys request during rehashing of slot"[..], b"CLUSTERDOWN The cluster is down", b"LOADING", b"READONLY You can't write", b"MASTERDOWN Link down"] {
+        for t in [
+            &b"TRYAGAIN Multiple keys request during rehashing of slot"[..],
+            b"CLUSTERDOWN The cluster is down",
+            b"LOADING",
+            b"READONLY You can't write",
+            b"MASTERDOWN Link down",
+        ] {
             assert!(matches!(classify(t, &from()), Reply::Transient(_)));
         }
-        assert!(matches!(classify(b"WRONGTYPE Operation", &from()), Reply::Final(_)));
+        assert!(matches!(
+            classify(b"WRONGTYPE Operation", &from()),
+            Reply::Final(_)
+        ));
     }
 }

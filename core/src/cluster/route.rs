@@ -17,11 +17,16 @@ use crate::topology::Addr;
 use crate::{cmd, Cmd};
 
 impl Core {
-    pub(crate) async fn run(&self, cmd: &Cmd, target: Target, readonly: bool, deadline: Instant) -> Result<Value> {
+    pub(crate) async fn run(
+        &self,
+        command: &Cmd,
+        target: Target,
+        readonly: bool,
+        deadline: Instant,
+    ) -> Result<Value> {
         let mut attempt = 0u32;
         let mut redirects = 0usize;
         let mut ask: Option<Addr> = None;
-        let mut last: Option<Error> = None;
         let mut may_have_run = false;
         loop {
             self.check_open()?;
@@ -31,14 +36,14 @@ impl Core {
                     Some(a) => (a, false),
                     None => {
                         self.trigger_refresh();
-                        last = Some(Error::new(
-                            ErrorKind::NoRoute,
-                            Outcome::NotRun,
-                            format!("no node is known to serve {target:?}"),
-                        ));
                         attempt += 1;
                         if !backoff(attempt, deadline).await {
-                            return Err(deadline_error(last, may_have_run));
+                            let e = Error::new(
+                                ErrorKind::NoRoute,
+                                Outcome::NotRun,
+                                format!("no node is known to serve {target:?}"),
+                            );
+                            return Err(deadline_error(e, may_have_run));
                         }
                         continue;
                     }
@@ -46,10 +51,13 @@ impl Core {
             };
             let result = match self.pool.get(&addr).await {
                 Ok(conn) if asking => conn
-                    .send_many(&[cmd("ASKING"), cmd.clone()], deadline)
+                    .send_many(&[cmd("ASKING"), command.clone()], deadline)
                     .await
-                    .and_then(|mut v| v.pop().ok_or_else(|| Error::protocol("no reply after ASKING"))),
-                Ok(conn) => conn.send(cmd, deadline).await,
+                    .and_then(|mut v| {
+                        v.pop()
+                            .ok_or_else(|| Error::protocol("no reply after ASKING"))
+                    }),
+                Ok(conn) => conn.send(command, deadline).await,
                 Err(e) => Err(e),
             };
             let err = match result {
@@ -77,11 +85,12 @@ impl Core {
                 Ok(v) => return Ok(v),
                 Err(e) if e.kind() == ErrorKind::Timeout => {
                     // Only the deadline raises Timeout here: nothing is left to retry in.
-                    return Err(e.with_outcome(if may_have_run && e.outcome() == Outcome::NotRun {
+                    let outcome = if may_have_run {
                         Outcome::MayHaveRun
                     } else {
                         e.outcome()
-                    }));
+                    };
+                    return Err(e.with_outcome(outcome));
                 }
                 Err(e) if e.outcome() == Outcome::NotRun => e,
                 Err(e) if readonly => {
@@ -97,10 +106,9 @@ impl Core {
                 self.trigger_refresh();
             }
             tracing::debug!(%addr, error = %err, "retrying");
-            last = Some(err);
             attempt += 1;
             if !backoff(attempt, deadline).await {
-                return Err(deadline_error(last, may_have_run));
+                return Err(deadline_error(err, may_have_run));
             }
         }
     }
@@ -110,6 +118,9 @@ fn too_many_redirects(n: usize, last: &[u8]) -> Error {
     Error::new(
         ErrorKind::TooManyRedirects,
         Outcome::NotRun,
-        format!("gave up after {n} redirections; last: {}", String::from_utf8_lossy(last)),
+        format!(
+            "gave up after {n} redirections; last: {}",
+            String::from_utf8_lossy(last)
+        ),
     )
 }

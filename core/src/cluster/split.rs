@@ -54,7 +54,13 @@ pub(super) fn by_slot(args: &[Bytes], split: Split) -> Option<Vec<Group>> {
 }
 
 impl Core {
-    pub(super) async fn run_split(&self, groups: Vec<Group>, split: Split, readonly: bool, deadline: Instant) -> Result<Value> {
+    pub(super) async fn run_split(
+        &self,
+        groups: Vec<Group>,
+        split: Split,
+        readonly: bool,
+        deadline: Instant,
+    ) -> Result<Value> {
         let replies = join_all(
             groups
                 .iter()
@@ -80,10 +86,14 @@ impl Core {
                 let mut out = vec![Value::Nil; total];
                 for (g, reply) in groups.iter().zip(replies) {
                     let Value::Array(items) = reply else {
-                        return Err(Error::protocol(format!("expected an array from a split command, got {reply:?}")));
+                        return Err(Error::protocol(format!(
+                            "expected an array from a split command, got {reply:?}"
+                        )));
                     };
                     if items.len() != g.positions.len() {
-                        return Err(Error::protocol("split reply has the wrong number of elements"));
+                        return Err(Error::protocol(
+                            "split reply has the wrong number of elements",
+                        ));
                     }
                     for (pos, v) in g.positions.iter().zip(items) {
                         out[*pos] = v;
@@ -96,11 +106,27 @@ impl Core {
         }
     }
 
-    pub(super) async fn fan_out(&self, cmd: &Cmd, nodes: Vec<Addr>, how: Merge, readonly: bool, deadline: Instant) -> Result<Value> {
+    pub(super) async fn fan_out(
+        &self,
+        cmd: &Cmd,
+        nodes: Vec<Addr>,
+        how: Merge,
+        readonly: bool,
+        deadline: Instant,
+    ) -> Result<Value> {
         if nodes.is_empty() {
-            return Err(Error::new(crate::ErrorKind::NoRoute, Outcome::NotRun, "no nodes known"));
+            return Err(Error::new(
+                crate::ErrorKind::NoRoute,
+                Outcome::NotRun,
+                "no nodes known",
+            ));
         }
-        let replies = join_all(nodes.into_iter().map(|a| self.run(cmd, Target::Node(a), readonly, deadline))).await;
+        let replies = join_all(
+            nodes
+                .into_iter()
+                .map(|a| self.run(cmd, Target::Node(a), readonly, deadline)),
+        )
+        .await;
         let replies: Result<Vec<Value>> = replies.into_iter().collect();
         merge(how, replies?)
     }
@@ -139,8 +165,12 @@ pub(super) fn merge(how: Merge, replies: Vec<Value>) -> Result<Value> {
                     Some(a) => a.iter().zip(&ints).map(|(x, y)| (*x).min(*y)).collect(),
                 });
             }
-            Ok(Value::Array(acc.unwrap_or_default().into_iter().map(Value::Int).collect()))
+            Ok(Value::Array(
+                acc.unwrap_or_default()
+                    .into_iter()
+                    .map(Value::Int)
+                    .collect(),
+            ))
         }
-        _ => Ok(replies.into_iter().next().unwrap_or(Value::Nil)),
     }
 }

@@ -50,7 +50,8 @@ pub(super) async fn run(mut stream: TcpStream, cfg: &ConnConfig) -> Result<(TcpS
             }
         }
         if let Some(name) = &opts.client_name {
-            io.expect_ok(&cmd("CLIENT").arg("SETNAME").arg(name.as_str())).await?;
+            io.expect_ok(&cmd("CLIENT").arg("SETNAME").arg(name.as_str()))
+                .await?;
         }
     }
     if cfg.select_db && opts.db != 0 {
@@ -64,7 +65,11 @@ pub(super) async fn run(mut stream: TcpStream, cfg: &ConnConfig) -> Result<(TcpS
 }
 
 fn auth_error(e: Error) -> Error {
-    Error::new(ErrorKind::Auth, Outcome::NotRun, format!("authentication failed: {}", e.message()))
+    Error::new(
+        ErrorKind::Auth,
+        Outcome::NotRun,
+        format!("authentication failed: {}", e.message()),
+    )
 }
 
 /// Sends one command at a time on a bare stream: the handshake runs before the I/O tasks.
@@ -78,12 +83,19 @@ impl Roundtrip<'_> {
     async fn call(&mut self, c: &Cmd) -> Result<Value> {
         let mut out = BytesMut::new();
         encode_command(c.args(), &mut out);
-        self.stream.write_all(&out).await.map_err(|e| io_error("write", e))?;
+        self.stream
+            .write_all(&out)
+            .await
+            .map_err(|e| io_error("write", e))?;
         loop {
             if let Some(v) = self.decoder.decode(&mut self.buf)? {
                 return Ok(v);
             }
-            let n = self.stream.read_buf(&mut self.buf).await.map_err(|e| io_error("read", e))?;
+            let n = self
+                .stream
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(|e| io_error("read", e))?;
             if n == 0 {
                 return Err(Error::new(
                     ErrorKind::Connect,
@@ -103,5 +115,9 @@ impl Roundtrip<'_> {
 }
 
 fn io_error(what: &str, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Connect, Outcome::NotRun, format!("{what} failed during the handshake: {e}"))
+    Error::new(
+        ErrorKind::Connect,
+        Outcome::NotRun,
+        format!("{what} failed during the handshake: {e}"),
+    )
 }

@@ -36,7 +36,15 @@ pub(super) fn spawn(
 ) {
     let (r, w) = stream.into_split();
     let (ptx, prx) = mpsc::unbounded_channel();
-    tokio::spawn(writer(w, rx, ptx, addr.clone(), closed.clone(), shutdown.clone(), shutdown_rx.clone()));
+    tokio::spawn(writer(
+        w,
+        rx,
+        ptx,
+        addr.clone(),
+        closed.clone(),
+        shutdown.clone(),
+        shutdown_rx.clone(),
+    ));
     tokio::spawn(reader(r, decoder, prx, addr, closed, shutdown, shutdown_rx));
 }
 
@@ -66,7 +74,11 @@ async fn writer(
         }
         for req in batch {
             // A caller whose deadline already passed cancelled it: it must not run.
-            if req.state.compare_exchange(QUEUED, WRITTEN, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            if req
+                .state
+                .compare_exchange(QUEUED, WRITTEN, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
                 debug_assert_eq!(req.state.load(Ordering::Acquire), CANCELLED);
                 continue;
             }
@@ -99,7 +111,10 @@ async fn writer(
     // Requests still queued were never written: they certainly did not run.
     rx.close();
     while let Ok(req) = rx.try_recv() {
-        let _ = req.tx.send(Err(not_run(&addr, "connection closed before the request was sent")));
+        let _ = req.tx.send(Err(not_run(
+            &addr,
+            "connection closed before the request was sent",
+        )));
     }
     let _ = w.shutdown().await;
 }
@@ -137,7 +152,10 @@ async fn reader(
     closed.store(true, Ordering::Release);
     shutdown.send_replace(true);
     prx.close();
-    for p in current.into_iter().chain(std::iter::from_fn(|| prx.try_recv().ok())) {
+    for p in current
+        .into_iter()
+        .chain(std::iter::from_fn(|| prx.try_recv().ok()))
+    {
         let _ = p.tx.send(Err(failure.clone()));
     }
 }
@@ -171,7 +189,11 @@ fn dispatch(
 }
 
 fn lost(addr: &Addr, what: &str) -> Error {
-    Error::new(ErrorKind::Io, Outcome::MayHaveRun, format!("connection to {addr} lost: {what}"))
+    Error::new(
+        ErrorKind::Io,
+        Outcome::MayHaveRun,
+        format!("connection to {addr} lost: {what}"),
+    )
 }
 
 fn not_run(addr: &Addr, what: &str) -> Error {

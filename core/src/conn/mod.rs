@@ -64,10 +64,16 @@ impl Connection {
             let stream = TcpStream::connect((addr.host.as_str(), addr.port))
                 .await
                 .map_err(|e| {
-                    Error::new(ErrorKind::Connect, Outcome::NotRun, format!("connect to {addr}: {e}"))
+                    Error::new(
+                        ErrorKind::Connect,
+                        Outcome::NotRun,
+                        format!("connect to {addr}: {e}"),
+                    )
                 })?;
             stream.set_nodelay(true).ok();
-            handshake::run(stream, cfg).await.map_err(|e| e.context(format_args!("handshake with {addr}")))
+            handshake::run(stream, cfg)
+                .await
+                .map_err(|e| e.context(format_args!("handshake with {addr}")))
         };
         let (stream, decoder) = match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r?,
@@ -82,7 +88,15 @@ impl Connection {
         let (tx, rx) = mpsc::channel(cfg.options.max_inflight.clamp(1, 4096));
         let closed = Arc::new(AtomicBool::new(false));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        io::spawn(stream, decoder, rx, addr.clone(), closed.clone(), shutdown.clone(), shutdown_rx);
+        io::spawn(
+            stream,
+            decoder,
+            rx,
+            addr.clone(),
+            closed.clone(),
+            shutdown.clone(),
+            shutdown_rx,
+        );
         Ok(Connection {
             addr: addr.clone(),
             tx,
@@ -90,10 +104,6 @@ impl Connection {
             closed,
             shutdown,
         })
-    }
-
-    pub fn addr(&self) -> &Addr {
-        &self.addr
     }
 
     /// True once the socket failed or the connection was closed: get a new one.
@@ -129,11 +139,12 @@ impl Connection {
                 format!("{what} to {}: deadline passed while waiting for a free slot in the connection queue", self.addr),
             )
         };
-        let permit = match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(_)) => return Err(self.closed_error()),
-            Err(_) => return Err(not_run("request")),
-        };
+        let permit =
+            match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
+                Ok(Ok(p)) => p,
+                Ok(Err(_)) => return Err(self.closed_error()),
+                Err(_) => return Err(not_run("request")),
+            };
         let mut buf = BytesMut::with_capacity(cmds.iter().map(|c| encoded_len(c.args())).sum());
         for c in cmds {
             encode_command(c.args(), &mut buf);
@@ -160,7 +171,12 @@ impl Connection {
                 format!("connection to {} dropped the request", self.addr),
             )),
             Err(_) => {
-                let outcome = match state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire) {
+                let outcome = match state.compare_exchange(
+                    QUEUED,
+                    CANCELLED,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => Outcome::NotRun,
                     Err(_) => Outcome::MayHaveRun,
                 };
@@ -174,7 +190,11 @@ impl Connection {
     }
 
     fn closed_error(&self) -> Error {
-        Error::new(ErrorKind::Io, Outcome::NotRun, format!("connection to {} is closed", self.addr))
+        Error::new(
+            ErrorKind::Io,
+            Outcome::NotRun,
+            format!("connection to {} is closed", self.addr),
+        )
     }
 }
 

@@ -167,6 +167,15 @@ fn topology_error(message: String) -> Error {
 }
 
 impl Topology {
+    /// A topology with no shards: what a client knows before its first discovery.
+    pub fn empty() -> Topology {
+        Topology {
+            shards: Vec::new(),
+            slots: vec![UNASSIGNED; usize::from(SLOT_COUNT)].into_boxed_slice(),
+            covered: 0,
+        }
+    }
+
     /// Builds the slot table. Each shard's ranges are sorted and merged; a range outside
     /// `0..16384` or with start > end, or a slot claimed by two shards, is a Topology error.
     /// Slots no shard claims are allowed (a cluster being resharded or partly down).
