@@ -14,15 +14,21 @@ use slotwise::{cmd, Client, Options};
 
 #[tokio::main]
 async fn main() {
-    let secs: u64 = std::env::var("DEMO_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let secs: u64 = std::env::var("DEMO_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     println!("slotwise demo: starting a 3-primary, 3-replica Redis Cluster on 127.0.0.x ...");
     let mut cluster = support::Deployment::cluster(3, 1);
     for n in &cluster.nodes {
         println!("  node {} {} ({})", n.index, n.addr(), n.role);
     }
-    let client = Client::cluster(&cluster.seeds, Options::default().with_request_timeout(Duration::from_secs(5)))
-        .await
-        .expect("connect to the demo cluster");
+    let client = Client::cluster(
+        &cluster.seeds,
+        Options::default().with_request_timeout(Duration::from_secs(5)),
+    )
+    .await
+    .expect("connect to the demo cluster");
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -72,9 +78,16 @@ async fn main() {
         last = now;
         if sec == failover_at && !failover_done {
             failover_done = true;
-            let replica = cluster.nodes.iter().find(|n| n.role == "replica").map(|n| n.index);
+            let replica = cluster
+                .nodes
+                .iter()
+                .find(|n| n.role == "replica")
+                .map(|n| n.index);
             if let Some(r) = replica {
-                println!("\n  >> graceful failover: CLUSTER FAILOVER on replica {}", cluster.nodes[r].addr());
+                println!(
+                    "\n  >> graceful failover: CLUSTER FAILOVER on replica {}",
+                    cluster.nodes[r].addr()
+                );
                 cluster.cli(r, &["CLUSTER", "FAILOVER"]);
                 cluster.refresh_roles();
             }
@@ -86,7 +99,12 @@ async fn main() {
     }
     let total = ok.load(Ordering::Relaxed);
     let errors = failed.load(Ordering::Relaxed);
-    let probe = client.execute(cmd("DBSIZE")).await.map(|v| v.as_int()).ok().flatten();
+    let probe = client
+        .execute(cmd("DBSIZE"))
+        .await
+        .map(|v| v.as_int())
+        .ok()
+        .flatten();
     println!(
         "\n\nsummary: {total} operations in {:.1}s ({:.0} ops/s), {errors} failed, keys in cluster: {}",
         started.elapsed().as_secs_f64(),

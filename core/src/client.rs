@@ -59,10 +59,9 @@ impl Client {
             Topology::empty(),
             |weak| Some(Refresher::spawn(weak, interval, gap)),
         );
-        refresh::refresh(&core).await.map_err(|e| {
-            core.close();
-            e
-        })?;
+        refresh::refresh(&core)
+            .await
+            .inspect_err(|_| core.close())?;
         Ok(Client { core })
     }
 

@@ -11,10 +11,21 @@ use support::Deployment;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_commands_pipeline_and_multi_key() {
     let d = Deployment::standalone();
-    let client = Client::standalone(&d.seeds[0], Options::default()).await.expect("connect");
-    assert_eq!(client.execute(cmd("SET").arg("a").arg("1")).await.expect("SET"), Value::Simple("OK".into()));
+    let client = Client::standalone(&d.seeds[0], Options::default())
+        .await
+        .expect("connect");
+    assert_eq!(
+        client
+            .execute(cmd("SET").arg("a").arg("1"))
+            .await
+            .expect("SET"),
+        Value::Simple("OK".into())
+    );
     // Multi-key commands are never split on one node.
-    let v = client.execute(cmd("MGET").arg("a").arg("b")).await.expect("MGET");
+    let v = client
+        .execute(cmd("MGET").arg("a").arg("b"))
+        .await
+        .expect("MGET");
     assert_eq!(v, Value::Array(vec![Value::Bulk("1".into()), Value::Nil]));
     let mut p = client.pipeline();
     for i in 0..100 {
@@ -23,13 +34,23 @@ async fn standalone_commands_pipeline_and_multi_key() {
     }
     let replies = p.execute().await;
     for i in 0..100 {
-        assert_eq!(replies[2 * i].as_ref().expect("INCR"), &Value::Int(i as i64 + 1));
+        assert_eq!(
+            replies[2 * i].as_ref().expect("INCR"),
+            &Value::Int(i as i64 + 1)
+        );
     }
     let many = join_all((0..2000).map(|i| client.execute(cmd("ECHO").arg(format!("e{i}"))))).await;
     for (i, r) in many.into_iter().enumerate() {
         assert_eq!(r.expect("ECHO"), Value::Bulk(format!("e{i}").into()));
     }
-    assert_eq!(client.execute(cmd("DBSIZE")).await.expect("DBSIZE").as_int(), Some(102));
+    assert_eq!(
+        client
+            .execute(cmd("DBSIZE"))
+            .await
+            .expect("DBSIZE")
+            .as_int(),
+        Some(102)
+    );
     client.close();
     let err = client.execute(cmd("PING")).await.expect_err("closed");
     assert_eq!(err.kind(), ErrorKind::Closed);
@@ -39,10 +60,21 @@ async fn standalone_commands_pipeline_and_multi_key() {
 async fn resp2_and_resp3_give_the_same_answers_and_select_works() {
     let d = Deployment::standalone();
     for proto in [Protocol::Resp2, Protocol::Resp3] {
-        let opts = Options::default().with_protocol(proto).with_db(3).with_client_name("slotwise-test");
-        let client = Client::standalone(&d.seeds[0], opts).await.expect("connect");
-        client.execute(cmd("SET").arg("db3key").arg("x")).await.expect("SET");
-        let name = client.execute(cmd("CLIENT").arg("GETNAME")).await.expect("GETNAME");
+        let opts = Options::default()
+            .with_protocol(proto)
+            .with_db(3)
+            .with_client_name("slotwise-test");
+        let client = Client::standalone(&d.seeds[0], opts)
+            .await
+            .expect("connect");
+        client
+            .execute(cmd("SET").arg("db3key").arg("x"))
+            .await
+            .expect("SET");
+        let name = client
+            .execute(cmd("CLIENT").arg("GETNAME"))
+            .await
+            .expect("GETNAME");
         assert_eq!(name.as_str(), Some("slotwise-test"));
     }
     // The key landed in db 3, not db 0.
@@ -53,15 +85,32 @@ async fn resp2_and_resp3_give_the_same_answers_and_select_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_with_user_and_password() {
     let d = Deployment::standalone();
-    d.cli(0, &["ACL", "SETUSER", "app", "on", ">s3cret-pass", "~*", "+@all"]);
+    d.cli(
+        0,
+        &["ACL", "SETUSER", "app", "on", ">s3cret-pass", "~*", "+@all"],
+    );
     let ok = Options::default().with_auth(Some("app"), "s3cret-pass");
     let client = Client::standalone(&d.seeds[0], ok).await.expect("auth ok");
-    assert_eq!(client.execute(cmd("ACL").arg("WHOAMI")).await.expect("WHOAMI").as_str(), Some("app"));
+    assert_eq!(
+        client
+            .execute(cmd("ACL").arg("WHOAMI"))
+            .await
+            .expect("WHOAMI")
+            .as_str(),
+        Some("app")
+    );
     for proto in [Protocol::Resp2, Protocol::Resp3] {
-        let bad = Options::default().with_auth(Some("app"), "wrong-pass").with_protocol(proto);
-        let err = Client::standalone(&d.seeds[0], bad).await.expect_err("bad password");
+        let bad = Options::default()
+            .with_auth(Some("app"), "wrong-pass")
+            .with_protocol(proto);
+        let err = Client::standalone(&d.seeds[0], bad)
+            .await
+            .expect_err("bad password");
         assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
-        assert!(!err.to_string().contains("wrong-pass"), "secret leaked: {err}");
+        assert!(
+            !err.to_string().contains("wrong-pass"),
+            "secret leaked: {err}"
+        );
     }
 }
 
@@ -69,8 +118,13 @@ async fn auth_with_user_and_password() {
 async fn server_restart_is_survived_and_in_flight_writes_say_they_may_have_run() {
     let mut d = Deployment::standalone();
     let opts = Options::default().with_request_timeout(Duration::from_secs(5));
-    let client = Client::standalone(&d.seeds[0], opts).await.expect("connect");
-    client.execute(cmd("SET").arg("k").arg("1")).await.expect("SET");
+    let client = Client::standalone(&d.seeds[0], opts)
+        .await
+        .expect("connect");
+    client
+        .execute(cmd("SET").arg("k").arg("1"))
+        .await
+        .expect("SET");
     // A write blocked on the server when it dies: the client cannot know whether it ran.
     let blocked = {
         let c = client.clone();
@@ -82,7 +136,10 @@ async fn server_restart_is_survived_and_in_flight_writes_say_they_may_have_run()
     assert!(err.may_have_run(), "{err:?}");
     d.restart_node(0, None);
     // The next command reconnects by itself.
-    let v = client.execute(cmd("PING")).await.expect("PING after restart");
+    let v = client
+        .execute(cmd("PING"))
+        .await
+        .expect("PING after restart");
     assert_eq!(v, Value::Simple("PONG".into()));
 }
 
@@ -90,10 +147,15 @@ async fn server_restart_is_survived_and_in_flight_writes_say_they_may_have_run()
 async fn a_hung_server_gives_a_timeout_that_says_the_write_may_have_run() {
     let d = Deployment::standalone();
     let opts = Options::default().with_request_timeout(Duration::from_millis(300));
-    let client = Client::standalone(&d.seeds[0], opts).await.expect("connect");
+    let client = Client::standalone(&d.seeds[0], opts)
+        .await
+        .expect("connect");
     d.signal(0, "STOP");
     let started = std::time::Instant::now();
-    let err = client.execute(cmd("SET").arg("k").arg("v")).await.expect_err("hung");
+    let err = client
+        .execute(cmd("SET").arg("k").arg("v"))
+        .await
+        .expect_err("hung");
     let took = started.elapsed();
     d.signal(0, "CONT");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");

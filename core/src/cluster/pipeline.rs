@@ -94,7 +94,7 @@ impl Core {
                 for &i in &idx {
                     let readonly = slot::command_info(cmds[i].args()).readonly;
                     if e.outcome() == Outcome::NotRun
-                        || (readonly && e.kind() != crate::ErrorKind::Timeout)
+                        || (readonly && e.kind() == crate::ErrorKind::Io)
                     {
                         again.push(i);
                     } else {

@@ -93,7 +93,8 @@ impl Core {
                     return Err(e.with_outcome(outcome));
                 }
                 Err(e) if e.outcome() == Outcome::NotRun => e,
-                Err(e) if readonly => {
+                // A lost connection is worth a retry for a read; a malformed reply is not.
+                Err(e) if readonly && e.kind() == ErrorKind::Io => {
                     may_have_run = true;
                     e
                 }
