@@ -294,6 +294,19 @@ impl Topology {
         if slot >= SLOT_COUNT {
             return next;
         }
+        // MOVED to a replica of the slot's own shard is a failover: the replica now serves
+        // every slot of the shard, so switch them all at once rather than one MOVED at a time.
+        if let Some(i) = next.shard_index_for_slot(slot) {
+            let shard = &mut next.shards[i];
+            if let Some(r) = shard.replicas.iter().position(|n| n.addr == *addr) {
+                let mut promoted = shard.replicas.remove(r);
+                promoted.role = Role::Primary;
+                let mut demoted = std::mem::replace(&mut shard.primary, promoted);
+                demoted.role = Role::Replica;
+                shard.replicas.push(demoted);
+                return next;
+            }
+        }
         let target = match next.shards.iter().position(|s| s.primary.addr == *addr) {
             Some(i) => i,
             None => {

@@ -222,3 +222,22 @@ fn same_routing_compares_slot_owners_and_replicas() {
     .unwrap();
     assert!(!t.same_routing(&failed_over));
 }
+
+#[test]
+fn moved_to_a_replica_of_the_same_shard_promotes_it_for_the_whole_shard() {
+    let t = three();
+    let replica = t.shards()[0].replicas[0].addr.clone();
+    let old_primary = t.shards()[0].primary.addr.clone();
+    let moved = t.with_slot_moved(100, &replica);
+    assert_eq!(moved.shards().len(), 3);
+    for s in [0u16, 100, 5460] {
+        assert_eq!(moved.shard_for_slot(s).unwrap().primary.addr, replica);
+    }
+    let shard = moved.shard_for_slot(0).unwrap();
+    assert_eq!(shard.primary.role, Role::Primary);
+    assert!(shard
+        .replicas
+        .iter()
+        .any(|n| n.addr == old_primary && n.role == Role::Replica));
+    assert!(!moved.same_routing(&t));
+}
