@@ -5,7 +5,9 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::cluster::{Core, Mode};
-use crate::config::Options;
+use crate::config::{Options, ReadFrom};
+use crate::events::Event;
+use crate::metrics::{MetricsSnapshot, Trigger};
 use crate::conn::ConnConfig;
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::pool::Pool;
@@ -47,21 +49,19 @@ impl Client {
         let seeds = parse_addrs(seeds)?;
         let pool = Pool::new(ConnConfig {
             options: options.clone(),
-            readonly: false,
+            // READONLY is harmless on a primary and lets a replica serve reads; a node can
+            // change role under an open connection, so every connection gets it.
+            readonly: options.read_from != ReadFrom::Primary,
             select_db: false,
         });
         let (interval, gap) = (options.refresh_interval, options.min_refresh_gap);
-        let core = Core::new(
-            Mode::Cluster,
-            options,
-            seeds,
-            pool,
-            Topology::empty(),
-            |weak| Some(Refresher::spawn(weak, interval, gap)),
-        );
-        refresh::refresh(&core)
-            .await
-            .inspect_err(|_| core.close())?;
+        let (probe, rtt) = (options.probe_interval, options.read_from == ReadFrom::LowestLatency);
+        let core = Core::new(Mode::Cluster, options, seeds, pool, Topology::empty(), |weak| {
+            crate::health::spawn_probe(weak.clone(), probe, rtt);
+            Some(Refresher::spawn(weak, interval, gap))
+        });
+        core.metrics.refresh(Trigger::Startup);
+        refresh::refresh(&core).await.inspect_err(|_| core.close())?;
         Ok(Client { core })
     }
 
@@ -75,15 +75,12 @@ impl Client {
             select_db: true,
         });
         let topo = crate::standalone::topology(&addr)?;
-        let core = Core::new(
-            Mode::Standalone,
-            options,
-            vec![addr.clone()],
-            pool,
-            topo,
-            |_| None,
-        );
-        core.pool.get(&addr).await?;
+        let probe = options.probe_interval;
+        let core = Core::new(Mode::Standalone, options, vec![addr.clone()], pool, topo, |weak| {
+            crate::health::spawn_probe(weak, probe, false);
+            None
+        });
+        core.pool.get(&addr, || core.metrics.connect(&addr)).await?;
         Ok(Client { core })
     }
 
@@ -109,6 +106,17 @@ impl Client {
     /// A number that grows every time the routing changes.
     pub fn topology_version(&self) -> u64 {
         self.core.topology_version()
+    }
+
+    /// Events about the deployment (topology changes, failed and recovered nodes, failovers)
+    /// from now on. A receiver that falls more than 1024 events behind loses the oldest.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.core.subscribe()
+    }
+
+    /// Counters of what the client did to follow the deployment.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.core.metrics.snapshot()
     }
 
     /// Re-reads the cluster topology now and waits for it (no-op outside cluster mode).

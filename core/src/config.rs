@@ -1,7 +1,26 @@
 //! Client options. Options grow here, never as new positional parameters.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::remap::{AddressRemap, RemapFn, ResolverFn};
+use crate::topology::Addr;
+
+/// Where read-only commands go (cluster mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReadFrom {
+    /// Every command goes to the primary.
+    #[default]
+    Primary,
+    /// Reads go to a healthy replica of the shard, the primary when none can serve.
+    PreferReplica,
+    /// Reads rotate over the shard's healthy replicas, the primary when none can serve.
+    ReplicasRoundRobin,
+    /// Reads go to the shard's node (primary or replica) with the lowest measured round trip.
+    LowestLatency,
+}
 
 /// Which RESP version to speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -48,6 +67,19 @@ pub struct Options {
     pub refresh_interval: Duration,
     /// Shortest gap between two topology refreshes, so redirect storms cause few queries.
     pub min_refresh_gap: Duration,
+    /// Deadline of one topology query to one node.
+    pub topology_query_timeout: Duration,
+    /// How often marked (failed) nodes are probed, and live nodes' round trips measured.
+    pub probe_interval: Duration,
+    /// Where read-only commands go.
+    pub read_from: ReadFrom,
+    /// Rewrites announced addresses before connecting.
+    pub address_remap: AddressRemap,
+    /// Maps a startup address to the addresses to try, re-run on every refresh that uses it.
+    pub resolver: Option<Arc<ResolverFn>>,
+    /// Resend writes whose outcome is unknown (connection lost after the write). Off by
+    /// default: it can apply a write twice.
+    pub retry_unsafe_writes: bool,
 }
 
 impl Default for Options {
@@ -64,6 +96,12 @@ impl Default for Options {
             max_redirects: 16,
             refresh_interval: Duration::from_secs(30),
             min_refresh_gap: Duration::from_millis(100),
+            topology_query_timeout: Duration::from_secs(1),
+            probe_interval: Duration::from_millis(200),
+            read_from: ReadFrom::Primary,
+            address_remap: AddressRemap::default(),
+            resolver: None,
+            retry_unsafe_writes: false,
         }
     }
 }
@@ -119,12 +157,61 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::read_from`].
+    #[must_use]
+    pub fn with_read_from(mut self, r: ReadFrom) -> Self {
+        self.read_from = r;
+        self
+    }
+    /// Adds a static rewrite of an announced address.
+    #[must_use]
+    pub fn with_address_map(mut self, announced: Addr, connect_to: Addr) -> Self {
+        self.address_remap.insert(announced, connect_to);
+        self
+    }
+    /// Sets the remap callback (consulted after the static map).
+    #[must_use]
+    pub fn with_address_remap(mut self, f: impl Fn(&Addr) -> Option<Addr> + Send + Sync + 'static) -> Self {
+        let f: Arc<RemapFn> = Arc::new(f);
+        self.address_remap.set_callback(f);
+        self
+    }
+    /// Sets the startup-address resolver.
+    #[must_use]
+    pub fn with_resolver(
+        mut self,
+        f: impl Fn(&Addr) -> Result<Vec<Addr>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.resolver = Some(Arc::new(f));
+        self
+    }
+    /// Sets [`Options::retry_unsafe_writes`].
+    #[must_use]
+    pub fn with_retry_unsafe_writes(mut self, on: bool) -> Self {
+        self.retry_unsafe_writes = on;
+        self
+    }
+    /// Sets [`Options::probe_interval`].
+    #[must_use]
+    pub fn with_probe_interval(mut self, d: Duration) -> Self {
+        self.probe_interval = d;
+        self
+    }
+    /// Sets [`Options::topology_query_timeout`].
+    #[must_use]
+    pub fn with_topology_query_timeout(mut self, d: Duration) -> Self {
+        self.topology_query_timeout = d;
+        self
+    }
+
     /// Rejects values that cannot work, with a message naming the option.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let positive = [
             ("request_timeout", self.request_timeout),
             ("connect_timeout", self.connect_timeout),
             ("refresh_interval", self.refresh_interval),
+            ("topology_query_timeout", self.topology_query_timeout),
+            ("probe_interval", self.probe_interval),
         ];
         for (name, d) in positive {
             if d.is_zero() {
@@ -152,6 +239,12 @@ impl fmt::Debug for Options {
             .field("max_redirects", &self.max_redirects)
             .field("refresh_interval", &self.refresh_interval)
             .field("min_refresh_gap", &self.min_refresh_gap)
+            .field("topology_query_timeout", &self.topology_query_timeout)
+            .field("probe_interval", &self.probe_interval)
+            .field("read_from", &self.read_from)
+            .field("address_remap", &self.address_remap)
+            .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
+            .field("retry_unsafe_writes", &self.retry_unsafe_writes)
             .finish()
     }
 }

@@ -24,12 +24,19 @@ impl Pool {
         }
     }
 
-    /// A live connection to `addr`, connecting when there is none.
-    pub async fn get(&self, addr: &Addr) -> Result<Arc<Connection>> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.entry(addr.clone()).or_default().clone()
-        };
+    pub fn config(&self) -> &ConnConfig {
+        &self.cfg
+    }
+
+    fn slot(&self, addr: &Addr) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(addr.clone()).or_default().clone()
+    }
+
+    /// A live connection to `addr`, connecting when there is none; `on_connect` runs once per
+    /// real connection attempt (for metrics).
+    pub async fn get(&self, addr: &Addr, on_connect: impl FnOnce()) -> Result<Arc<Connection>> {
+        let slot = self.slot(addr);
         let mut guard = slot.lock().await;
         if let Some(c) = guard.as_ref() {
             if !c.is_closed() {
@@ -37,9 +44,19 @@ impl Pool {
             }
         }
         *guard = None;
+        on_connect();
         let conn = Arc::new(Connection::connect(addr, &self.cfg).await?);
         *guard = Some(conn.clone());
         Ok(conn)
+    }
+
+    /// Installs a connection opened elsewhere (by the health probe).
+    pub fn put(&self, addr: &Addr, conn: Arc<Connection>) {
+        let slot = self.slot(addr);
+        let Ok(mut g) = slot.try_lock() else { return };
+        if g.as_ref().is_none_or(|c| c.is_closed()) {
+            *g = Some(conn);
+        }
     }
 
     /// Closes and forgets the connections to every node not in `keep`.

@@ -14,8 +14,11 @@ use tokio::time::Instant;
 
 use crate::cluster::Core;
 use crate::error::{Error, ErrorKind, Outcome, Result};
+use crate::metrics::{Metrics, Trigger};
 use crate::resp::Value;
-use crate::topology::{parse_cluster_shards, parse_cluster_slots, Addr, Topology};
+use crate::topology::{
+    parse_cluster_shards, parse_cluster_slots, parse_config_epochs, Addr, Shard, Topology,
+};
 use crate::{cmd, Cmd};
 
 /// Known nodes asked per refresh, besides the startup nodes.
@@ -24,8 +27,7 @@ const SAMPLE: usize = 3;
 /// Handle to the refresher task (cluster mode).
 #[derive(Debug)]
 pub(crate) struct Refresher {
-    trigger: mpsc::Sender<()>,
-    /// (refreshes started, refreshes finished, last outcome)
+    trigger: mpsc::Sender<Trigger>,
     status: watch::Receiver<Status>,
 }
 
@@ -45,57 +47,50 @@ impl Refresher {
         Refresher { trigger, status }
     }
 
-    pub(crate) fn trigger(&self) {
-        let _ = self.trigger.try_send(());
+    pub(crate) fn trigger(&self, why: Trigger) {
+        let _ = self.trigger.try_send(why);
     }
 
     /// Triggers a refresh and waits until one that started after this call has finished.
     pub(crate) async fn refresh_and_wait(&self, deadline: Instant) -> Result<()> {
         let mut status = self.status.clone();
         let target = status.borrow().started + 1;
-        self.trigger();
-        let waited =
-            tokio::time::timeout_at(deadline, status.wait_for(|s| s.finished >= target)).await;
+        // An explicit call must not be swallowed by a pending automatic trigger's slot.
+        let _ = tokio::time::timeout_at(deadline, self.trigger.send(Trigger::Explicit)).await;
+        let waited = tokio::time::timeout_at(deadline, status.wait_for(|s| s.finished >= target)).await;
         match waited {
             Ok(Ok(s)) => match &s.last_error {
                 Some(e) => Err(e.clone()),
                 None => Ok(()),
             },
-            Ok(Err(_)) => Err(Error::new(
-                ErrorKind::Closed,
-                Outcome::NotRun,
-                "the client is closed",
-            )),
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                Outcome::NotRun,
-                "topology refresh did not finish in time",
-            )),
+            Ok(Err(_)) => Err(Error::new(ErrorKind::Closed, Outcome::NotRun, "the client is closed")),
+            Err(_) => Err(Error::new(ErrorKind::Timeout, Outcome::NotRun, "topology refresh did not finish in time")),
         }
     }
 }
 
 async fn run(
     core: Weak<Core>,
-    mut rx: mpsc::Receiver<()>,
+    mut rx: mpsc::Receiver<Trigger>,
     status: watch::Sender<Status>,
     interval: Duration,
     min_gap: Duration,
 ) {
     loop {
         let period = interval.mul_f64(rand::thread_rng().gen_range(0.8..1.2));
-        tokio::select! {
-            t = rx.recv() => if t.is_none() { return },
-            _ = tokio::time::sleep(period) => {}
-        }
+        let why = tokio::select! {
+            t = rx.recv() => match t { Some(t) => t, None => return },
+            _ = tokio::time::sleep(period) => Trigger::Periodic,
+        };
         let Some(core) = core.upgrade() else { return };
         if core.check_open().is_err() {
             return;
         }
         status.send_modify(|s| s.started += 1);
+        core.metrics.refresh(why);
         let outcome = refresh(&core).await;
         if let Err(e) = &outcome {
-            tracing::warn!(error = %e, "topology refresh failed");
+            tracing::warn!(error = %e, trigger = ?why, "topology refresh failed");
         }
         status.send_modify(|s| {
             s.finished = s.started;
@@ -107,41 +102,59 @@ async fn run(
     }
 }
 
-/// Asks a random sample of known nodes plus every startup node, in parallel, and installs the
-/// view most of them agree on.
+/// Asks a random sample of known, unmarked nodes plus every startup node (re-resolved), in
+/// parallel, and installs the view they agree on. Returns true when routing changed.
 pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
-    let mut sources: Vec<Addr> = core.topology().nodes().map(|n| n.addr.clone()).collect();
+    let mut sources: Vec<Addr> = core
+        .topology()
+        .nodes()
+        .map(|n| n.addr.clone())
+        .filter(|a| !core.health.is_marked(a))
+        .collect();
     sources.shuffle(&mut rand::thread_rng());
     sources.truncate(SAMPLE);
-    for s in &core.seeds {
-        if !sources.contains(s) {
-            sources.push(s.clone());
+    let mut resolve_errors = Vec::new();
+    for seed in &core.seeds {
+        let resolved = match &core.options.resolver {
+            Some(resolve) => resolve(seed).unwrap_or_else(|e| {
+                resolve_errors.push(format!("resolver for {seed}: {e}"));
+                Vec::new()
+            }),
+            None => vec![seed.clone()],
+        };
+        for a in resolved {
+            if !sources.contains(&a) {
+                sources.push(a);
+            }
         }
     }
-    let topo = discover(core, &sources).await?;
-    let keep: Vec<Addr> = topo.nodes().map(|n| n.addr.clone()).collect();
-    let changed = core.install_topology(topo);
-    if changed {
-        tracing::info!(version = core.topology_version(), "topology changed");
-        core.pool
-            .retain(&|a| keep.contains(a) || core.seeds.contains(a));
+    let current = core.topology();
+    let topo = discover(core, &sources, &current)
+        .await
+        .map_err(|e| if resolve_errors.is_empty() { e } else { e.context(resolve_errors.join("; ")) })?;
+    let diff = core.install_topology(topo);
+    if diff.is_empty() {
+        return Ok(false);
     }
-    Ok(changed)
+    tracing::info!(version = core.topology_version(), ?diff, "topology changed");
+    let topo = core.topology();
+    let keep = |a: &Addr| topo.nodes().any(|n| &n.addr == a) || sources.contains(a);
+    core.pool.retain(&keep);
+    core.health.retain(&keep);
+    Ok(true)
 }
 
-/// Queries `sources` in parallel, each under its own timeout, and picks the view most of them
-/// report (ties go to the one covering more slots).
-pub(crate) async fn discover(core: &Core, sources: &[Addr]) -> Result<Topology> {
-    let timeout = core.options.connect_timeout + Duration::from_secs(1);
+/// Queries `sources` in parallel, each under its own timeout, and picks a view: the one most
+/// sources agree on, then the one with newer config epochs, then the one covering more slots.
+/// A view that would hand a slot back to a primary with an older epoch than its owner in
+/// `current` is refused (a paused primary that wakes up still claiming its slots).
+async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<Topology> {
+    let timeout = core.options.topology_query_timeout;
     let answers = join_all(sources.iter().map(|a| async move {
         let deadline = Instant::now() + timeout;
         match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
             Ok(r) => r,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                Outcome::NotRun,
-                format!("{a}: no topology reply in {timeout:?}"),
-            )),
+            Err(_) => Err(Error::new(ErrorKind::Timeout, Outcome::NotRun, format!("{a}: no topology reply in {timeout:?}"))),
         }
     }))
     .await;
@@ -149,37 +162,65 @@ pub(crate) async fn discover(core: &Core, sources: &[Addr]) -> Result<Topology> 
     let mut errors = Vec::new();
     for (addr, answer) in sources.iter().zip(answers) {
         match answer {
-            Ok(t) if t.covered_slots() > 0 => {
-                match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
+            Ok(t) if t.covered_slots() == 0 => errors.push(format!("{addr}: serves no slots")),
+            Ok(t) => match older_than(&t, current) {
+                Some(why) => errors.push(format!("{addr}: stale view ignored ({why})")),
+                None => match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
                     Some((_, votes)) => *votes += 1,
                     None => views.push((t, 1)),
-                }
-            }
-            Ok(_) => errors.push(format!("{addr}: serves no slots")),
+                },
+            },
             Err(e) => errors.push(e.to_string()),
         }
     }
     views
         .into_iter()
-        .max_by_key(|(t, votes)| (*votes, t.covered_slots()))
+        .max_by_key(|(t, votes)| (*votes, epoch_score(t), t.covered_slots()))
         .map(|(t, _)| t)
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::Topology,
                 Outcome::NotRun,
-                format!(
-                    "no node returned a usable cluster topology: {}",
-                    errors.join("; ")
-                ),
+                format!("no node returned a usable cluster topology: {}", errors.join("; ")),
             )
         })
 }
 
+fn epoch_score(t: &Topology) -> u64 {
+    t.shards().iter().filter(|s| !s.slots.is_empty()).map(|s| s.primary.config_epoch).sum()
+}
+
+/// Why `new` is older than `current` for some slot, if it is: the slot's owner changes to a
+/// primary whose epoch is lower than the current owner's, and the current owner is still a
+/// member of `new` (a different cluster at the same addresses is not "older").
+fn older_than(new: &Topology, current: &Topology) -> Option<String> {
+    for shard in new.shards() {
+        let Some(&(first, _)) = shard.slots.first() else { continue };
+        let Some(owner) = current.shard_for_slot(first).map(|s| &s.primary) else { continue };
+        let (ne, ce) = (shard.primary.config_epoch, owner.config_epoch);
+        if owner.addr != shard.primary.addr
+            && ne > 0
+            && ce > ne
+            && !owner.id.is_empty()
+            && new.nodes().any(|n| n.id == owner.id)
+        {
+            return Some(format!(
+                "slot {first} to {} (epoch {ne}) while {} holds it with epoch {ce}",
+                shard.primary.addr, owner.addr
+            ));
+        }
+    }
+    None
+}
+
 async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> {
-    let conn = core.pool.get(addr).await?;
-    let shards = match ask(&conn, &cmd("CLUSTER").arg("SHARDS"), deadline).await? {
+    Metrics::bump(&core.metrics.topology_queries);
+    let both = [cmd("CLUSTER").arg("SHARDS"), cmd("CLUSTER").arg("NODES")];
+    let mut replies = core.send_to(addr, &both, deadline).await?.into_iter();
+    let (shards_reply, nodes_reply) = (replies.next().unwrap_or(Value::Nil), replies.next().unwrap_or(Value::Nil));
+    let mut shards = match shards_reply {
         Value::Error(msg) if is_unknown_command(&msg) => {
-            match ask(&conn, &cmd("CLUSTER").arg("SLOTS"), deadline).await? {
+            match one(core, addr, &cmd("CLUSTER").arg("SLOTS"), deadline).await? {
                 Value::Error(msg) => return Err(Error::from_server(&msg).context(addr)),
                 v => parse_cluster_slots(&v, addr)?,
             }
@@ -187,11 +228,27 @@ async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> 
         Value::Error(msg) => return Err(Error::from_server(&msg).context(addr)),
         v => parse_cluster_shards(&v, addr)?,
     };
+    let epochs = nodes_reply.as_bytes().map(parse_config_epochs).unwrap_or_default();
+    for shard in &mut shards {
+        prepare(shard, &epochs, core);
+    }
     Topology::from_shards(shards).map_err(|e| e.context(addr))
 }
 
-async fn ask(conn: &crate::conn::Connection, c: &Cmd, deadline: Instant) -> Result<Value> {
-    conn.send(c, deadline).await
+/// Fills in epochs and applies the address remap to every node of a shard.
+fn prepare(shard: &mut Shard, epochs: &std::collections::HashMap<String, u64>, core: &Core) {
+    let remap = &core.options.address_remap;
+    for node in std::iter::once(&mut shard.primary).chain(shard.replicas.iter_mut()) {
+        node.config_epoch = epochs.get(&node.id).copied().unwrap_or(0);
+        if !remap.is_empty() {
+            node.addr = remap.apply(&node.addr);
+        }
+    }
+}
+
+async fn one(core: &Core, addr: &Addr, c: &Cmd, deadline: Instant) -> Result<Value> {
+    let mut v = core.send_to(addr, std::slice::from_ref(c), deadline).await?;
+    v.pop().ok_or_else(|| Error::protocol("no reply"))
 }
 
 fn is_unknown_command(msg: &[u8]) -> bool {

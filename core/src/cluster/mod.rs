@@ -1,28 +1,32 @@
-//! The routing engine shared by every mode: slot routing, redirects, retries inside the
-//! deadline, multi-key splitting, fan-out and pipelines. Standalone mode is the same engine
-//! over a fixed one-shard topology, so every mode keeps the same invariants.
+//! The routing engine shared by every mode: slot routing, read policies, redirects, retries
+//! inside the deadline, failure marking, multi-key splitting, fan-out and pipelines.
+//! Standalone mode is the same engine over a fixed one-shard topology, so every mode keeps the
+//! same invariants.
 
 mod pipeline;
 mod redirect;
 mod route;
 mod split;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rand::Rng;
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use crate::config::Options;
+use crate::config::{Options, ReadFrom};
 use crate::error::{Error, ErrorKind, Outcome, Result};
+use crate::events::Event;
+use crate::health::Health;
+use crate::metrics::{Metrics, Trigger};
 use crate::pool::Pool;
 use crate::refresh::Refresher;
 use crate::resp::Value;
 use crate::slot::{self, Routing};
-use crate::topology::{Addr, Topology};
+use crate::topology::{Addr, NodeHealth, Topology, TopologyDiff};
 use crate::Cmd;
 
-pub(crate) use redirect::suggests_refresh;
 
 /// Which kind of deployment the engine talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +38,21 @@ pub(crate) enum Mode {
 /// Where one request goes.
 #[derive(Clone, Debug)]
 pub(crate) enum Target {
-    /// The primary owning this slot; `None` means any primary.
+    /// The shard owning this slot (its primary, or a replica for reads under a read policy);
+    /// `None` means any primary.
     Slot(Option<u16>),
     /// This exact node (fan-out).
     Node(Addr),
+}
+
+/// What routing decided for one attempt.
+enum Route {
+    /// Send it here.
+    To(Addr),
+    /// The only node that can serve is marked failed: wait for a failover or its recovery.
+    Wait(Addr),
+    /// No node is known for the target.
+    Unknown,
 }
 
 #[derive(Debug)]
@@ -46,9 +61,13 @@ pub(crate) struct Core {
     pub(crate) options: Options,
     pub(crate) seeds: Vec<Addr>,
     pub(crate) pool: Pool,
+    pub(crate) health: Health,
+    pub(crate) metrics: Metrics,
+    events: broadcast::Sender<Event>,
     topology: RwLock<Arc<Topology>>,
     version: AtomicU64,
     closed: AtomicBool,
+    round_robin: AtomicUsize,
     pub(crate) refresher: Option<Refresher>,
 }
 
@@ -66,34 +85,57 @@ impl Core {
             options,
             seeds,
             pool,
+            health: Health::default(),
+            metrics: Metrics::default(),
+            events: broadcast::channel(1024).0,
             topology: RwLock::new(Arc::new(topology)),
             version: AtomicU64::new(1),
             closed: AtomicBool::new(false),
+            round_robin: AtomicUsize::new(0),
             refresher: refresher(weak.clone()),
         })
     }
 
     /// The topology in use. Never blocks on a refresh: it is a pointer swap away.
     pub(crate) fn topology(&self) -> Arc<Topology> {
-        self.topology
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.topology.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub(crate) fn topology_version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
     }
 
-    /// Swaps in a new view; returns true when routing changed.
-    pub(crate) fn install_topology(&self, new: Topology) -> bool {
-        let mut guard = self.topology.write().unwrap_or_else(|p| p.into_inner());
-        let changed = !guard.same_routing(&new);
-        *guard = Arc::new(new);
-        if changed {
-            self.version.fetch_add(1, Ordering::AcqRel);
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, e: Event) {
+        // No receiver is fine: events are optional for the application.
+        let _ = self.events.send(e);
+    }
+
+    /// Swaps in a new view, announcing what changed; returns the diff.
+    pub(crate) fn install_topology(&self, new: Topology) -> TopologyDiff {
+        let diff = {
+            let mut guard = self.topology.write().unwrap_or_else(|p| p.into_inner());
+            let diff = TopologyDiff::between(&guard, &new);
+            *guard = Arc::new(new);
+            diff
+        };
+        if !diff.is_empty() {
+            let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
+            for (old_primary, new_primary) in &diff.failovers {
+                self.emit(Event::Failover {
+                    old_primary: old_primary.clone(),
+                    new_primary: new_primary.clone(),
+                });
+            }
+            self.emit(Event::TopologyChanged {
+                version,
+                diff: diff.clone(),
+            });
         }
-        changed
+        diff
     }
 
     /// MOVED: route the slot to `addr` right away, before the background refresh confirms it.
@@ -106,43 +148,82 @@ impl Core {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
-    pub(crate) fn trigger_refresh(&self) {
+    pub(crate) fn trigger_refresh(&self, why: Trigger) {
         if let Some(r) = &self.refresher {
-            r.trigger();
+            r.trigger(why);
         }
     }
 
-    /// The node a target resolves to right now.
-    fn resolve(&self, target: &Target) -> Option<Addr> {
-        match target {
-            Target::Node(a) => Some(a.clone()),
-            Target::Slot(Some(s)) => self
-                .topology()
-                .shard_for_slot(*s)
-                .map(|sh| sh.primary.addr.clone()),
+    /// Sends commands to one node, marking it failed on a failure in any phase.
+    pub(crate) async fn send_to(&self, addr: &Addr, cmds: &[Cmd], deadline: Instant) -> Result<Vec<Value>> {
+        let sent = match self.pool.get(addr, || self.metrics.connect(addr)).await {
+            Ok(conn) => conn.send_many(cmds, deadline).await,
+            Err(e) => Err(e),
+        };
+        match &sent {
+            Ok(_) => self.health.success(addr),
+            Err(e) => {
+                if let Some(event) = self.health.failure(addr, e) {
+                    Metrics::bump(&self.metrics.marks);
+                    tracing::warn!(%addr, error = %e, "node marked failed");
+                    self.emit(event);
+                    self.trigger_refresh(Trigger::ConnectionFailure);
+                }
+            }
+        }
+        sent
+    }
+
+    /// Picks the node for one attempt.
+    fn route(&self, target: &Target, readonly: bool) -> Route {
+        let topo = self.topology();
+        let shard = match target {
+            Target::Node(a) => return Route::To(a.clone()),
+            Target::Slot(Some(s)) => topo.shard_for_slot(*s),
             Target::Slot(None) => {
-                let topo = self.topology();
                 let serving: Vec<_> = topo
                     .shards()
                     .iter()
-                    .filter(|s| !s.slots.is_empty())
+                    .filter(|s| !s.slots.is_empty() && !self.health.is_marked(&s.primary.addr))
                     .collect();
-                if serving.is_empty() {
-                    return None;
-                }
-                let i = rand::thread_rng().gen_range(0..serving.len());
-                Some(serving[i].primary.addr.clone())
+                (!serving.is_empty()).then(|| serving[rand::thread_rng().gen_range(0..serving.len())])
             }
+        };
+        let Some(shard) = shard else { return Route::Unknown };
+        if readonly && self.mode == Mode::Cluster && self.options.read_from != ReadFrom::Primary {
+            let usable = |a: &Addr| !self.health.is_marked(a);
+            let replicas: Vec<&Addr> = shard
+                .replicas
+                .iter()
+                .filter(|r| r.health == NodeHealth::Online && usable(&r.addr))
+                .map(|r| &r.addr)
+                .collect();
+            let pick = match self.options.read_from {
+                ReadFrom::LowestLatency => std::iter::once(&shard.primary.addr)
+                    .filter(|a| usable(a))
+                    .chain(replicas.iter().copied())
+                    .min_by_key(|a| self.health.rtt(a).unwrap_or(std::time::Duration::MAX)),
+                ReadFrom::ReplicasRoundRobin if !replicas.is_empty() => {
+                    Some(replicas[self.round_robin.fetch_add(1, Ordering::Relaxed) % replicas.len()])
+                }
+                _ if !replicas.is_empty() => Some(replicas[rand::thread_rng().gen_range(0..replicas.len())]),
+                _ => None,
+            };
+            if let Some(a) = pick {
+                return Route::To(a.clone());
+            }
+        }
+        let primary = &shard.primary.addr;
+        if self.health.is_marked(primary) {
+            Route::Wait(primary.clone())
+        } else {
+            Route::To(primary.clone())
         }
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorKind::Closed,
-                Outcome::NotRun,
-                "the client is closed",
-            ));
+            return Err(Error::new(ErrorKind::Closed, Outcome::NotRun, "the client is closed"));
         }
         Ok(())
     }
@@ -177,31 +258,17 @@ impl Core {
                         }
                     }
                 }
-                self.run(
-                    cmd,
-                    Target::Slot(slot::command_slot(args)),
-                    info.readonly,
-                    deadline,
-                )
-                .await
-            }
-            Routing::AnyPrimary => {
-                self.run(cmd, Target::Slot(None), info.readonly, deadline)
+                self.run(cmd, Target::Slot(slot::command_slot(args)), info.readonly, deadline)
                     .await
             }
+            Routing::AnyPrimary => self.run(cmd, Target::Slot(None), info.readonly, deadline).await,
             Routing::AllPrimaries(merge) => {
-                let nodes: Vec<Addr> = self
-                    .topology()
-                    .primaries()
-                    .map(|n| n.addr.clone())
-                    .collect();
-                self.fan_out(cmd, nodes, merge, info.readonly, deadline)
-                    .await
+                let nodes: Vec<Addr> = self.topology().primaries().map(|n| n.addr.clone()).collect();
+                self.fan_out(cmd, nodes, merge, info.readonly, deadline).await
             }
             Routing::AllNodes(merge) => {
                 let nodes: Vec<Addr> = self.topology().nodes().map(|n| n.addr.clone()).collect();
-                self.fan_out(cmd, nodes, merge, info.readonly, deadline)
-                    .await
+                self.fan_out(cmd, nodes, merge, info.readonly, deadline).await
             }
         }
     }

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 
 use super::redirect::{classify, Reply};
-use super::{Core, Mode};
+use super::{Core, Mode, Route, Target};
 use crate::error::{Error, Outcome, Result};
 use crate::resp::Value;
 use crate::slot::{self, Routing};
@@ -20,24 +20,18 @@ impl Core {
         if let Err(e) = self.check_open() {
             return cmds.iter().map(|_| Err(e.clone())).collect();
         }
-        let topo = self.topology();
         let mut batches: HashMap<Addr, Vec<usize>> = HashMap::new();
         let mut alone: Vec<usize> = Vec::new();
         for (i, c) in cmds.iter().enumerate() {
             let info = slot::command_info(c.args());
             let whole = info.routing == Routing::Keyed
                 && (self.mode == Mode::Standalone || info.split.is_none() || single_slot(c));
-            let addr = whole
-                .then(|| match self.mode {
-                    Mode::Standalone => topo.shards().first().map(|s| s.primary.addr.clone()),
-                    Mode::Cluster => slot::command_slot(c.args())
-                        .and_then(|s| topo.shard_for_slot(s))
-                        .map(|s| s.primary.addr.clone()),
-                })
-                .flatten();
-            match addr {
-                Some(a) => batches.entry(a).or_default().push(i),
-                None => alone.push(i),
+            // Batched only where routing names a usable node now; the rest (marked nodes,
+            // unknown slots, fan-outs, splits) take the single-request path with its waits.
+            let route = whole.then(|| self.route(&Target::Slot(slot::command_slot(c.args())), info.readonly));
+            match route {
+                Some(Route::To(a)) => batches.entry(a).or_default().push(i),
+                _ => alone.push(i),
             }
         }
         let mut results: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
@@ -69,10 +63,7 @@ impl Core {
         deadline: Instant,
     ) -> Vec<(usize, Result<Value>)> {
         let batch: Vec<Cmd> = idx.iter().map(|&i| cmds[i].clone()).collect();
-        let sent = match self.pool.get(&addr).await {
-            Ok(conn) => conn.send_many(&batch, deadline).await,
-            Err(e) => Err(e),
-        };
+        let sent = self.send_to(&addr, &batch, deadline).await;
         let mut out = Vec::with_capacity(idx.len());
         let mut again = Vec::new();
         match sent {
@@ -88,13 +79,10 @@ impl Core {
                 }
             }
             Err(e) => {
-                if super::suggests_refresh(e.kind()) {
-                    self.trigger_refresh();
-                }
                 for &i in &idx {
                     let readonly = slot::command_info(cmds[i].args()).readonly;
                     if e.outcome() == Outcome::NotRun
-                        || (readonly && e.kind() == crate::ErrorKind::Io)
+                        || (e.kind() == crate::ErrorKind::Io && (readonly || self.options.retry_unsafe_writes))
                     {
                         again.push(i);
                     } else {

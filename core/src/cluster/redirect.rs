@@ -59,7 +59,8 @@ fn parse_redirect(msg: &[u8], from: &Addr) -> Option<Reply> {
     })
 }
 
-/// True for kinds after which the topology should be re-read.
+/// True for replies after which the topology should be re-read (connection failures trigger
+/// a refresh where the node is marked).
 pub(crate) fn suggests_refresh(kind: ErrorKind) -> bool {
     matches!(
         kind,

@@ -1,41 +1,51 @@
-//! One request, followed through redirects, transient cluster states and broken connections
-//! until it has an answer or its deadline passes.
+//! One request, followed through redirects, transient cluster states, failed nodes and broken
+//! connections until it has an answer or its deadline passes.
 //!
 //! The retry rule (no lost, no duplicated writes): resend only when the command certainly did
 //! not run (connect refused, never written, MOVED/ASK/TRYAGAIN/CLUSTERDOWN/LOADING/READONLY/
 //! MASTERDOWN), or when it is read-only. A write whose outcome is unknown fails with an error
-//! that says it may have run.
+//! that says it may have run (unless the caller opted in to `retry_unsafe_writes`).
 
 use tokio::time::Instant;
 
 use super::redirect::{classify, suggests_refresh, Reply};
-use super::{Core, Target};
+use super::{Core, Route, Target};
 use crate::error::{Error, ErrorKind, Outcome, Result};
+use crate::metrics::{Metrics, Trigger};
 use crate::resp::Value;
 use crate::retry::{backoff, deadline_error};
 use crate::topology::Addr;
 use crate::{cmd, Cmd};
 
+/// ASK or TRYAGAIN replies to one request after which the topology is re-read.
+const REPEATS_TO_REFRESH: u32 = 2;
+
 impl Core {
-    pub(crate) async fn run(
-        &self,
-        command: &Cmd,
-        target: Target,
-        readonly: bool,
-        deadline: Instant,
-    ) -> Result<Value> {
+    pub(crate) async fn run(&self, command: &Cmd, target: Target, readonly: bool, deadline: Instant) -> Result<Value> {
         let mut attempt = 0u32;
         let mut redirects = 0usize;
+        let (mut asks, mut tryagains) = (0u32, 0u32);
         let mut ask: Option<Addr> = None;
         let mut may_have_run = false;
         loop {
             self.check_open()?;
             let (addr, asking) = match ask.take() {
                 Some(a) => (a, true),
-                None => match self.resolve(&target) {
-                    Some(a) => (a, false),
-                    None => {
-                        self.trigger_refresh();
+                None => match self.route(&target, readonly) {
+                    Route::To(a) => (a, false),
+                    Route::Wait(a) => {
+                        // The primary is marked failed: no new connection attempts to it; wait
+                        // for the failover (the refresher) or its recovery (the probe).
+                        self.trigger_refresh(Trigger::ConnectionFailure);
+                        let e = Error::new(ErrorKind::Connect, Outcome::NotRun, format!("{a} is marked failed"));
+                        attempt += 1;
+                        if !backoff(attempt, deadline).await {
+                            return Err(deadline_error(e, may_have_run));
+                        }
+                        continue;
+                    }
+                    Route::Unknown => {
+                        self.trigger_refresh(Trigger::ConnectionFailure);
                         attempt += 1;
                         if !backoff(attempt, deadline).await {
                             let e = Error::new(
@@ -49,16 +59,14 @@ impl Core {
                     }
                 },
             };
-            let result = match self.pool.get(&addr).await {
-                Ok(conn) if asking => conn
-                    .send_many(&[cmd("ASKING"), command.clone()], deadline)
+            let result = if asking {
+                self.send_to(&addr, &[cmd("ASKING"), command.clone()], deadline)
                     .await
-                    .and_then(|mut v| {
-                        v.pop()
-                            .ok_or_else(|| Error::protocol("no reply after ASKING"))
-                    }),
-                Ok(conn) => conn.send(command, deadline).await,
-                Err(e) => Err(e),
+                    .and_then(|mut v| v.pop().ok_or_else(|| Error::protocol("no reply after ASKING")))
+            } else {
+                self.send_to(&addr, std::slice::from_ref(command), deadline)
+                    .await
+                    .and_then(|mut v| v.pop().ok_or_else(|| Error::protocol("no reply")))
             };
             let err = match result {
                 Ok(Value::Error(msg)) => match classify(&msg, &addr) {
@@ -67,8 +75,9 @@ impl Core {
                         if redirects > self.options.max_redirects {
                             return Err(too_many_redirects(redirects, &msg));
                         }
-                        self.apply_moved(slot, &to);
-                        self.trigger_refresh();
+                        Metrics::bump(&self.metrics.moved);
+                        self.apply_moved(slot, &self.options.address_remap.apply(&to));
+                        self.trigger_refresh(Trigger::Moved);
                         continue;
                     }
                     Reply::Ask(to) => {
@@ -76,37 +85,50 @@ impl Core {
                         if redirects > self.options.max_redirects {
                             return Err(too_many_redirects(redirects, &msg));
                         }
-                        ask = Some(to);
+                        Metrics::bump(&self.metrics.ask);
+                        asks += 1;
+                        if asks == REPEATS_TO_REFRESH {
+                            self.trigger_refresh(Trigger::Ask);
+                        }
+                        ask = Some(self.options.address_remap.apply(&to));
                         continue;
                     }
-                    Reply::Transient(e) => e,
+                    Reply::Transient(e) => {
+                        if e.kind() == ErrorKind::TryAgain {
+                            tryagains += 1;
+                            if tryagains == REPEATS_TO_REFRESH {
+                                self.trigger_refresh(Trigger::TryAgain);
+                            }
+                        }
+                        e
+                    }
                     Reply::Final(e) => return Err(e),
                 },
                 Ok(v) => return Ok(v),
                 Err(e) if e.kind() == ErrorKind::Timeout => {
                     // Only the deadline raises Timeout here: nothing is left to retry in.
-                    let outcome = if may_have_run {
-                        Outcome::MayHaveRun
-                    } else {
-                        e.outcome()
-                    };
+                    let outcome = if may_have_run { Outcome::MayHaveRun } else { e.outcome() };
                     return Err(e.with_outcome(outcome));
                 }
                 Err(e) if e.outcome() == Outcome::NotRun => e,
-                // A lost connection is worth a retry for a read; a malformed reply is not.
-                Err(e) if readonly && e.kind() == ErrorKind::Io => {
+                // A lost connection is worth a retry for a read (or a write, if the caller
+                // accepts duplicates); a malformed reply is not.
+                Err(e) if e.kind() == ErrorKind::Io && (readonly || self.options.retry_unsafe_writes) => {
                     may_have_run = true;
                     e
                 }
-                Err(e) => {
-                    self.trigger_refresh();
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             };
             if suggests_refresh(err.kind()) {
-                self.trigger_refresh();
+                let why = match err.kind() {
+                    ErrorKind::ReadOnly => Trigger::ReadOnly,
+                    ErrorKind::ClusterDown | ErrorKind::MasterDown => Trigger::ClusterDown,
+                    _ => Trigger::ConnectionFailure,
+                };
+                self.trigger_refresh(why);
             }
             tracing::debug!(%addr, error = %err, "retrying");
+            Metrics::bump(&self.metrics.retries);
             attempt += 1;
             if !backoff(attempt, deadline).await {
                 return Err(deadline_error(err, may_have_run));
@@ -119,9 +141,6 @@ fn too_many_redirects(n: usize, last: &[u8]) -> Error {
     Error::new(
         ErrorKind::TooManyRedirects,
         Outcome::NotRun,
-        format!(
-            "gave up after {n} redirections; last: {}",
-            String::from_utf8_lossy(last)
-        ),
+        format!("gave up after {n} redirections; last: {}", String::from_utf8_lossy(last)),
     )
 }

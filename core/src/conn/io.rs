@@ -9,7 +9,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Request, CANCELLED, QUEUED, WRITTEN};
+use super::{Request, Shutdown, CANCELLED, QUEUED, WRITTEN};
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::resp::{Decoder, Value};
 use crate::topology::Addr;
@@ -31,8 +31,8 @@ pub(super) fn spawn(
     rx: mpsc::Receiver<Request>,
     addr: Addr,
     closed: Arc<AtomicBool>,
-    shutdown: watch::Sender<bool>,
-    shutdown_rx: watch::Receiver<bool>,
+    shutdown: watch::Sender<Shutdown>,
+    shutdown_rx: watch::Receiver<Shutdown>,
 ) {
     let (r, w) = stream.into_split();
     let (ptx, prx) = mpsc::unbounded_channel();
@@ -54,14 +54,14 @@ async fn writer(
     ptx: mpsc::UnboundedSender<Pending>,
     addr: Addr,
     closed: Arc<AtomicBool>,
-    shutdown: watch::Sender<bool>,
-    mut shutdown_rx: watch::Receiver<bool>,
+    shutdown: watch::Sender<Shutdown>,
+    mut shutdown_rx: watch::Receiver<Shutdown>,
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         let first = tokio::select! {
             biased;
-            _ = shutdown_rx.wait_for(|s| *s) => break,
+            _ = shutdown_rx.wait_for(|s| *s != Shutdown::Running) => break,
             r = rx.recv() => match r { Some(r) => r, None => break },
         };
         buf.clear();
@@ -102,7 +102,7 @@ async fn writer(
             // The reader fails every registered request as "may have run" (part of the
             // batch may have reached the server).
             closed.store(true, Ordering::Release);
-            shutdown.send_replace(true);
+            shutdown.send_replace(Shutdown::WriteFailed);
             break;
         }
     }
@@ -125,8 +125,8 @@ async fn reader(
     mut prx: mpsc::UnboundedReceiver<Pending>,
     addr: Addr,
     closed: Arc<AtomicBool>,
-    shutdown: watch::Sender<bool>,
-    mut shutdown_rx: watch::Receiver<bool>,
+    shutdown: watch::Sender<Shutdown>,
+    mut shutdown_rx: watch::Receiver<Shutdown>,
 ) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut current: Option<Pending> = None;
@@ -134,7 +134,10 @@ async fn reader(
         let n = tokio::select! {
             biased;
             r = r.read_buf(&mut buf) => r,
-            _ = shutdown_rx.wait_for(|s| *s) => break lost(&addr, "connection closed"),
+            why = shutdown_rx.wait_for(|s| *s != Shutdown::Running) => break match why.map(|w| *w) {
+                Ok(Shutdown::WriteFailed) => lost(&addr, "write failed"),
+                _ => Error::new(ErrorKind::Io, Outcome::MayHaveRun, format!("connection to {addr} closed by the client")),
+            },
         };
         match n {
             Ok(0) => break lost(&addr, "connection closed by the server"),
@@ -150,7 +153,13 @@ async fn reader(
     };
     tracing::debug!(%addr, error = %failure, "connection ended");
     closed.store(true, Ordering::Release);
-    shutdown.send_replace(true);
+    shutdown.send_if_modified(|s| {
+        let first = *s == Shutdown::Running;
+        if first {
+            *s = Shutdown::ByClient;
+        }
+        first
+    });
     prx.close();
     for p in current
         .into_iter()

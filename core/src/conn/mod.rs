@@ -53,7 +53,17 @@ pub(crate) struct Connection {
     tx: mpsc::Sender<Request>,
     permits: Arc<Semaphore>,
     closed: Arc<AtomicBool>,
-    shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<Shutdown>,
+}
+
+/// Why the I/O tasks stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shutdown {
+    Running,
+    /// The client closed it (node left the topology, client closed, handle dropped).
+    ByClient,
+    /// A write failed: the socket is broken.
+    WriteFailed,
 }
 
 impl Connection {
@@ -87,7 +97,7 @@ impl Connection {
         };
         let (tx, rx) = mpsc::channel(cfg.options.max_inflight.clamp(1, 4096));
         let closed = Arc::new(AtomicBool::new(false));
-        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (shutdown, shutdown_rx) = watch::channel(Shutdown::Running);
         io::spawn(
             stream,
             decoder,
@@ -114,7 +124,7 @@ impl Connection {
     /// Closes the socket; requests not yet written fail as not run.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        self.shutdown.send_replace(true);
+        self.shutdown.send_replace(Shutdown::ByClient);
     }
 
     /// Sends one command and waits for its reply (which may be a `Value::Error`).
@@ -200,6 +210,6 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.shutdown.send_replace(true);
+        self.shutdown.send_replace(Shutdown::ByClient);
     }
 }

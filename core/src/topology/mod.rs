@@ -3,6 +3,8 @@
 //! or `CLUSTER SLOTS` (fallback) replies. A [`Topology`] is immutable: a refresh or a MOVED
 //! builds a new one, so readers never see a half-updated view.
 
+mod diff;
+mod nodes;
 mod parse;
 
 #[cfg(test)]
@@ -13,6 +15,8 @@ use std::fmt;
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::slot::SLOT_COUNT;
 
+pub use diff::TopologyDiff;
+pub use nodes::parse_config_epochs;
 pub use parse::{parse_cluster_shards, parse_cluster_slots};
 
 /// A node's address as the cluster announces it (an IP or a host name) and its port.
@@ -102,6 +106,9 @@ pub struct Node {
     pub health: NodeHealth,
     /// Replication offset (0 when not reported).
     pub replication_offset: u64,
+    /// The node's `configEpoch` (0 when unknown): a slot claimed by two views belongs to the
+    /// primary with the higher epoch, as in Redis itself.
+    pub config_epoch: u64,
 }
 
 impl Node {
@@ -113,6 +120,7 @@ impl Node {
             role,
             health: NodeHealth::Online,
             replication_offset: 0,
+            config_epoch: 0,
         }
     }
 }

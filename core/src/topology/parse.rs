@@ -179,6 +179,7 @@ fn parse_shard_node(v: &Value, queried: &Addr) -> Result<Option<Node>, String> {
         role,
         health,
         replication_offset: offset,
+        config_epoch: 0,
     }))
 }
 
@@ -299,6 +300,7 @@ fn parse_slots_node(v: &Value, role: Role, queried: &Addr) -> Result<Option<Node
         role,
         health: NodeHealth::Online,
         replication_offset: 0,
+        config_epoch: 0,
     }))
 }
 

@@ -241,3 +241,22 @@ fn moved_to_a_replica_of_the_same_shard_promotes_it_for_the_whole_shard() {
         .any(|n| n.addr == old_primary && n.role == Role::Replica));
     assert!(!moved.same_routing(&t));
 }
+
+#[test]
+fn diff_reports_failovers_moves_and_membership() {
+    use crate::topology::TopologyDiff;
+    let t = three();
+    assert!(TopologyDiff::between(&t, &t).is_empty());
+    let failed_over = t.with_slot_moved(0, &addr(4));
+    let d = TopologyDiff::between(&t, &failed_over);
+    assert_eq!(d.slots_moved, 5461);
+    assert_eq!(d.failovers, vec![(addr(1), addr(4))]);
+    assert!(d.nodes_added.is_empty() && d.nodes_removed.is_empty());
+    let moved = t.with_slot_moved(7, &addr(9));
+    let d = TopologyDiff::between(&t, &moved);
+    assert_eq!(d.slots_moved, 1);
+    assert!(d.failovers.is_empty());
+    assert_eq!(d.nodes_added, vec![addr(9)]);
+    let d = TopologyDiff::between(&moved, &t);
+    assert_eq!(d.nodes_removed, vec![addr(9)]);
+}
