@@ -55,7 +55,8 @@ pub struct NodeSpec {
     pub host: String,
     pub port: u16,
     pub pid: u32,
-    /// "primary" or "replica", as last read (start, `restart_node`, `refresh_roles`).
+    /// "primary", "replica" or "sentinel", as last read (start, `restart_node`,
+    /// `refresh_roles`).
     pub role: String,
     /// Cluster node id (standalone: the server's run_id).
     pub id: String,
@@ -95,12 +96,14 @@ impl NodeSpec {
 #[derive(Debug)]
 pub struct Deployment {
     pub dir: String,
-    /// "cluster" or "standalone".
+    /// "cluster", "standalone" or "sentinel".
     pub kind: String,
     pub nodes: Vec<NodeSpec>,
     pub seeds: Vec<String>,
     /// The default user's password when started with `--requirepass`.
     pub password: Option<String>,
+    /// Sentinel deployments: the monitored service name (`seeds` are then the sentinels).
+    pub service: Option<String>,
     stopped: bool,
 }
 
@@ -134,6 +137,20 @@ impl Deployment {
         Self::start(&args)
     }
 
+    /// A primary (node 0) with `replicas` replicas, watched by `sentinels` sentinels (the
+    /// last nodes, role "sentinel"); `seeds` lists the sentinels, `service` the name.
+    pub fn sentinel(replicas: usize, sentinels: usize) -> Deployment {
+        Self::sentinel_with(replicas, sentinels, &[])
+    }
+
+    /// A Sentinel deployment with extra `start-sentinel` options, e.g. `["--quorum", "1"]`.
+    pub fn sentinel_with(replicas: usize, sentinels: usize, extra: &[&str]) -> Deployment {
+        let (r, s) = (replicas.to_string(), sentinels.to_string());
+        let mut args = vec!["start-sentinel", "--replicas", &r, "--sentinels", &s];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
     fn start(args: &[&str]) -> Deployment {
         let j = harness(args);
         Deployment {
@@ -142,6 +159,7 @@ impl Deployment {
             nodes: nodes_of(&j),
             seeds: strings_of(&j["seeds"]),
             password: j["requirepass"].as_str().map(str::to_string),
+            service: j["service"].as_str().map(str::to_string),
             stopped: false,
         }
     }
@@ -229,7 +247,7 @@ impl Deployment {
         let n = &self.nodes[index];
         let mut cmd = Command::new("redis-cli");
         cmd.args(["-h", &n.host, "-p", &n.port.to_string()]);
-        if let Some(pw) = &self.password {
+        if let Some(pw) = self.password.as_ref().filter(|_| n.role != "sentinel") {
             cmd.args(["-a", pw, "--no-auth-warning"]);
         }
         cmd.args(args);
