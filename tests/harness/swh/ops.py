@@ -39,11 +39,17 @@ def start_standalone(ip: str = "127.0.0.1", requirepass: str | None = None, user
 
 
 def wait_ok(dir: str, timeout: float = 30.0) -> dict:
-    with locked(os.path.join(dir, ".lock")):
-        state = load_state(dir)
-        try:
-            wait_healthy(state, time.monotonic() + timeout)
-        finally:
+    """Waits without holding the deployment's lock (a test may signal nodes meanwhile), then
+    records the roles it saw for nodes that are still the same processes."""
+    seen = load_state(dir)
+    try:
+        wait_healthy(seen, time.monotonic() + timeout)
+    finally:
+        with locked(os.path.join(dir, ".lock")):
+            state = load_state(dir)
+            for n, m in zip(state["nodes"], seen["nodes"]):
+                if (n["pid"], n["starttime"]) == (m["pid"], m["starttime"]):
+                    n["role"], n["primary_index"] = m["role"], m["primary_index"]
             save_state(state)
     return public_state(state)
 
