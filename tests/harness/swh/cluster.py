@@ -7,10 +7,10 @@ import time
 
 from .health import wait_healthy
 from .nodes import (check_password, connect, free_ip, make_node, new_state, parse_users,
-                    port_offsets, public_node, public_state, seeds_of, start_nodes)
-from .procs import (BUS_OFFSET, TOTAL_SLOTS, HarnessError, check_loopback, ip_add, load_state,
-                    locked, log, node_at, pick_ip_block, pick_ports, proc_alive, registry_lock,
-                    registry_write, reserved, save_state, stop)
+                    pick_hosts, port_offsets, public_node, public_state, seeds_of, start_nodes)
+from .procs import (BUS_OFFSET, TOTAL_SLOTS, HarnessError, check_loopback, load_state, locked,
+                    log, node_at, pick_ports, proc_alive, registry_lock, registry_write, reserved,
+                    save_state, stop)
 from .resp import RespError
 
 
@@ -21,12 +21,8 @@ def start_cluster(primaries: int = 3, replicas: int = 1, ips: str = "distinct",
                   users=None, timeout: float = 30.0, dir: str | None = None) -> dict:
     if primaries < 1 or replicas < 0 or primaries * (replicas + 1) > 200:
         raise HarnessError("need 1 <= primaries and 0 <= replicas, at most 200 nodes")
-    if ips not in ("distinct", "shared"):
-        raise HarnessError("--ips is distinct or shared")
     if announce_ip:
         announce_ip = check_loopback(announce_ip)
-    if ip_base:
-        ip_base = check_loopback(ip_base)
     options = {"node_timeout_ms": node_timeout_ms, "ips": ips, "announce_ip": announce_ip,
                "announce_port_offset": announce_port_offset,
                "announce_hostnames": announce_hostnames,
@@ -38,16 +34,7 @@ def start_cluster(primaries: int = 3, replicas: int = 1, ips: str = "distinct",
     try:
         with registry_lock():
             taken_ports, taken_ips, blocks = reserved()
-            if ips == "shared":
-                hosts = ["127.0.0.1"] * total
-            elif ip_base:
-                hosts = [ip_add(ip_base, i) for i in range(total)]
-                clash = set(hosts) & taken_ips
-                if clash:
-                    raise HarnessError(f"IPs already used by another deployment: {sorted(clash)}")
-            else:
-                state["ip_block"] = pick_ip_block(blocks, taken_ips)
-                hosts = [f"{state['ip_block']}.{11 + i}" for i in range(total)]
+            hosts = pick_hosts(state, total, ips, ip_base, taken_ips, blocks)
             offsets = (BUS_OFFSET,) + ((announce_port_offset,) if announce_port_offset else ())
             ports = pick_ports(total, taken_ports, offsets)
             for i in range(total):

@@ -7,8 +7,9 @@ import random
 import subprocess
 import time
 
-from .procs import (BUS_OFFSET, REDIS_SENTINEL, REDIS_SERVER, ROOT, HarnessError, log,
-                    log_tail, pick_ports, proc_alive, proc_stat, reap, reserved, save_state)
+from .procs import (BUS_OFFSET, REDIS_SENTINEL, REDIS_SERVER, ROOT, HarnessError,
+                    check_loopback, ip_add, log, log_tail, pick_ip_block, pick_ports, proc_alive,
+                    proc_stat, reap, reserved, save_state)
 from .resp import Conn, RespError
 
 
@@ -172,6 +173,24 @@ def new_state(kind: str, options: dict, dir_: str | None) -> dict:
     return {"version": 1, "name": os.path.basename(d) if dir_ else name, "dir": d, "kind": kind,
             "created": time.time(), "options": options, "ip_block": None, "nodes": [],
             "seeds": []}
+
+
+def pick_hosts(state: dict, count: int, ips: str, ip_base: str | None, taken_ips: set,
+               blocks: set) -> list:
+    """COUNT node IPs: all 127.0.0.1 (shared), consecutive from IP_BASE, or a fresh /24 of
+    their own. Call with the registry lock held."""
+    if ips not in ("distinct", "shared"):
+        raise HarnessError("--ips is distinct or shared")
+    if ips == "shared":
+        return ["127.0.0.1"] * count
+    if ip_base:
+        hosts = [ip_add(check_loopback(ip_base), i) for i in range(count)]
+        clash = set(hosts) & taken_ips
+        if clash:
+            raise HarnessError(f"IPs already used by another deployment: {sorted(clash)}")
+        return hosts
+    state["ip_block"] = pick_ip_block(blocks, taken_ips)
+    return [f"{state['ip_block']}.{11 + i}" for i in range(count)]
 
 
 def make_node(state: dict, index: int, host: str, port: int, role: str, primary_index=None):

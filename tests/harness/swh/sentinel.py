@@ -6,10 +6,10 @@ import os
 import time
 
 from .health import wait_healthy
-from .nodes import (check_password, connect, make_node, new_state, parse_users, public_state,
-                    seeds_of, start_nodes)
-from .procs import (HarnessError, check_loopback, ip_add, pick_ip_block, pick_ports,
-                    registry_lock, registry_write, reserved, save_state, stop)
+from .nodes import (check_password, connect, make_node, new_state, parse_users, pick_hosts,
+                    public_state, seeds_of, start_nodes)
+from .procs import (HarnessError, pick_ports, registry_lock, registry_write, reserved, save_state,
+                    stop)
 from .resp import parse_info
 
 
@@ -33,13 +33,7 @@ def start_sentinel(replicas: int = 2, sentinels: int = 3, quorum: int | None = N
     try:
         with registry_lock():
             taken_ports, taken_ips, blocks = reserved()
-            if ips == "shared":
-                hosts = ["127.0.0.1"] * total
-            elif ip_base:
-                hosts = [ip_add(check_loopback(ip_base), i) for i in range(total)]
-            else:
-                state["ip_block"] = pick_ip_block(blocks, taken_ips)
-                hosts = [f"{state['ip_block']}.{11 + i}" for i in range(total)]
+            hosts = pick_hosts(state, total, ips, ip_base, taken_ips, blocks)
             ports = pick_ports(total, taken_ports, ())
             for i in range(total):
                 role = "primary" if i == 0 else "replica" if i <= replicas else "sentinel"
