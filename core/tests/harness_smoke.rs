@@ -1,5 +1,5 @@
-//! The test harness itself: deployments start healthy, follow failovers and IP changes, and
-//! leave no process behind.
+//! The test harness itself: clusters, standalone servers and Sentinel deployments start
+//! healthy, follow failovers and IP changes, and leave no process behind.
 
 mod support;
 
@@ -71,4 +71,23 @@ fn failover_and_restart_on_a_new_ip_are_followed() {
     support::wait_until("k to read back", Duration::from_secs(5), || {
         standalone.cli(0, &["GET", "k"]) == "v"
     });
+}
+
+#[test]
+fn sentinel_failover_is_followed() {
+    let mut s = Deployment::sentinel(1, 3);
+    assert_eq!(s.service.as_deref(), Some("mymaster"));
+    assert_eq!(s.seeds.len(), 3);
+    let sentinel = s.nodes.iter().find(|n| n.role == "sentinel").unwrap().index;
+    let named = s.cli(
+        sentinel,
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"],
+    );
+    assert_eq!(named.replace('\n', ":"), s.node(0).addr());
+
+    s.signal(0, "KILL");
+    s.wait_ok(30);
+    s.refresh_roles();
+    assert_eq!(s.primaries().len(), 1);
+    assert_eq!(s.primaries()[0].index, 1, "the replica was promoted");
 }

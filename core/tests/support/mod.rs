@@ -20,6 +20,7 @@ pub fn harness_path() -> PathBuf {
 }
 
 /// Runs one harness command and returns its JSON; panics with the harness's error otherwise.
+#[track_caller]
 pub fn harness(args: &[&str]) -> Json {
     match try_harness(args) {
         Ok(json) => json,
@@ -55,7 +56,8 @@ pub struct NodeSpec {
     pub host: String,
     pub port: u16,
     pub pid: u32,
-    /// "primary" or "replica", as last read (start, `restart_node`, `refresh_roles`).
+    /// "primary", "replica" or "sentinel", as last read (start, `restart_node`,
+    /// `refresh_roles`).
     pub role: String,
     /// Cluster node id (standalone: the server's run_id).
     pub id: String,
@@ -95,27 +97,32 @@ impl NodeSpec {
 #[derive(Debug)]
 pub struct Deployment {
     pub dir: String,
-    /// "cluster" or "standalone".
+    /// "cluster", "standalone" or "sentinel".
     pub kind: String,
     pub nodes: Vec<NodeSpec>,
     pub seeds: Vec<String>,
     /// The default user's password when started with `--requirepass`.
     pub password: Option<String>,
+    /// Sentinel deployments: the monitored service name (`seeds` are then the sentinels).
+    pub service: Option<String>,
     stopped: bool,
 }
 
 impl Deployment {
     /// A cluster with every node on its own loopback IP.
+    #[track_caller]
     pub fn cluster(primaries: usize, replicas: usize) -> Deployment {
         Self::cluster_with(primaries, replicas, &[])
     }
 
     /// A cluster with every node on 127.0.0.1.
+    #[track_caller]
     pub fn cluster_shared_ip(primaries: usize, replicas: usize) -> Deployment {
         Self::cluster_with(primaries, replicas, &["--ips", "shared"])
     }
 
     /// A cluster with extra `start-cluster` options, e.g. `["--requirepass", "pw"]`.
+    #[track_caller]
     pub fn cluster_with(primaries: usize, replicas: usize, extra: &[&str]) -> Deployment {
         let (p, r) = (primaries.to_string(), replicas.to_string());
         let mut args = vec!["start-cluster", "--primaries", &p, "--replicas", &r];
@@ -123,17 +130,36 @@ impl Deployment {
         Self::start(&args)
     }
 
+    #[track_caller]
     pub fn standalone() -> Deployment {
         Self::standalone_with(&[])
     }
 
     /// A standalone server with extra `start-standalone` options, e.g. `["--user", "u:pw"]`.
+    #[track_caller]
     pub fn standalone_with(extra: &[&str]) -> Deployment {
         let mut args = vec!["start-standalone"];
         args.extend_from_slice(extra);
         Self::start(&args)
     }
 
+    /// A primary (node 0) with `replicas` replicas, watched by `sentinels` sentinels (the
+    /// last nodes, role "sentinel"); `seeds` lists the sentinels, `service` the name.
+    #[track_caller]
+    pub fn sentinel(replicas: usize, sentinels: usize) -> Deployment {
+        Self::sentinel_with(replicas, sentinels, &[])
+    }
+
+    /// A Sentinel deployment with extra `start-sentinel` options, e.g. `["--quorum", "1"]`.
+    #[track_caller]
+    pub fn sentinel_with(replicas: usize, sentinels: usize, extra: &[&str]) -> Deployment {
+        let (r, s) = (replicas.to_string(), sentinels.to_string());
+        let mut args = vec!["start-sentinel", "--replicas", &r, "--sentinels", &s];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
+    #[track_caller]
     fn start(args: &[&str]) -> Deployment {
         let j = harness(args);
         Deployment {
@@ -142,6 +168,7 @@ impl Deployment {
             nodes: nodes_of(&j),
             seeds: strings_of(&j["seeds"]),
             password: j["requirepass"].as_str().map(str::to_string),
+            service: j["service"].as_str().map(str::to_string),
             stopped: false,
         }
     }
@@ -151,6 +178,7 @@ impl Deployment {
     }
 
     /// Sends KILL, STOP, CONT or TERM to a node (KILL/TERM return once it has exited).
+    #[track_caller]
     pub fn signal(&self, index: usize, sig: &str) {
         harness(&[
             "kill-node",
@@ -165,6 +193,7 @@ impl Deployment {
 
     /// Starts a node again with its nodes.conf and port, on `new_ip` (a 127.x address, or
     /// "auto" for a free one) or its old address. Kills it first if it still runs.
+    #[track_caller]
     pub fn restart_node(&mut self, index: usize, new_ip: Option<&str>) -> NodeSpec {
         let i = index.to_string();
         let mut args = vec!["restart-node", "--dir", &self.dir, "--index", &i];
@@ -178,6 +207,7 @@ impl Deployment {
     }
 
     /// Starts an empty cluster node and joins it (as a replica of `replica_of` if given).
+    #[track_caller]
     pub fn add_node(&mut self, replica_of: Option<usize>) -> NodeSpec {
         let r = replica_of.map(|i| i.to_string());
         let mut args = vec!["add-node", "--dir", &self.dir];
@@ -192,6 +222,7 @@ impl Deployment {
 
     /// Waits until the live nodes form a healthy deployment (panics after `timeout_secs`).
     /// Call `refresh_roles` afterwards to see who is primary now.
+    #[track_caller]
     pub fn wait_ok(&self, timeout_secs: u64) {
         harness(&[
             "wait-ok",
@@ -203,6 +234,7 @@ impl Deployment {
     }
 
     /// Re-reads every node's role and liveness from the running servers.
+    #[track_caller]
     pub fn refresh_roles(&mut self) {
         self.nodes = nodes_of(&harness(&["info", "--dir", &self.dir, "--live"]));
     }
@@ -225,16 +257,19 @@ impl Deployment {
 
     /// `redis-cli -h HOST -p PORT ARGS` against node `index`; stdout trimmed. Error replies
     /// come back as text ("MOVED ...", "ERR ..."); a failed connection or a hang panics.
+    #[track_caller]
     pub fn cli(&self, index: usize, args: &[&str]) -> String {
         let n = &self.nodes[index];
         let mut cmd = Command::new("redis-cli");
         cmd.args(["-h", &n.host, "-p", &n.port.to_string()]);
-        if let Some(pw) = &self.password {
+        if let Some(pw) = self.password.as_ref().filter(|_| n.role != "sentinel") {
             cmd.args(["-a", pw, "--no-auth-warning"]);
         }
         cmd.args(args);
-        let (ok, stdout, stderr) = run_with_timeout(cmd, CLI_TIMEOUT)
-            .unwrap_or_else(|e| panic!("redis-cli {} on node {index}: {e}", args.join(" ")));
+        let (ok, stdout, stderr) = match run_with_timeout(cmd, CLI_TIMEOUT) {
+            Ok(r) => r,
+            Err(e) => panic!("redis-cli {} on node {index}: {e}", args.join(" ")),
+        };
         if !ok {
             panic!(
                 "redis-cli {} on node {index} ({}) failed: {stderr}",
@@ -329,6 +364,7 @@ pub fn process_alive(pid: u32) -> bool {
 }
 
 /// Polls `f` every 20 ms until it returns true; panics naming `what` after `timeout`.
+#[track_caller]
 pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     loop {

@@ -1,0 +1,1 @@
+"""Internals of slotwise_harness.py (the CLI and the importable API live there)."""
