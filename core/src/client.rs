@@ -6,10 +6,10 @@ use tokio::time::Instant;
 
 use crate::cluster::{Core, Mode};
 use crate::config::{Options, ReadFrom};
-use crate::events::Event;
-use crate::metrics::{MetricsSnapshot, Trigger};
 use crate::conn::ConnConfig;
 use crate::error::{Error, ErrorKind, Outcome, Result};
+use crate::events::Event;
+use crate::metrics::{MetricsSnapshot, Trigger};
 use crate::pool::Pool;
 use crate::refresh::{self, Refresher};
 use crate::resp::Value;
@@ -55,13 +55,25 @@ impl Client {
             select_db: false,
         });
         let (interval, gap) = (options.refresh_interval, options.min_refresh_gap);
-        let (probe, rtt) = (options.probe_interval, options.read_from == ReadFrom::LowestLatency);
-        let core = Core::new(Mode::Cluster, options, seeds, pool, Topology::empty(), |weak| {
-            crate::health::spawn_probe(weak.clone(), probe, rtt);
-            Some(Refresher::spawn(weak, interval, gap))
-        });
+        let (probe, rtt) = (
+            options.probe_interval,
+            options.read_from == ReadFrom::LowestLatency,
+        );
+        let core = Core::new(
+            Mode::Cluster,
+            options,
+            seeds,
+            pool,
+            Topology::empty(),
+            |weak| {
+                crate::health::spawn_probe(weak.clone(), probe, rtt);
+                Some(Refresher::spawn(weak, interval, gap))
+            },
+        );
         core.metrics.refresh(Trigger::Startup);
-        refresh::refresh(&core).await.inspect_err(|_| core.close())?;
+        refresh::refresh(&core)
+            .await
+            .inspect_err(|_| core.close())?;
         Ok(Client { core })
     }
 
@@ -76,10 +88,17 @@ impl Client {
         });
         let topo = crate::standalone::topology(&addr)?;
         let probe = options.probe_interval;
-        let core = Core::new(Mode::Standalone, options, vec![addr.clone()], pool, topo, |weak| {
-            crate::health::spawn_probe(weak, probe, false);
-            None
-        });
+        let core = Core::new(
+            Mode::Standalone,
+            options,
+            vec![addr.clone()],
+            pool,
+            topo,
+            |weak| {
+                crate::health::spawn_probe(weak, probe, false);
+                None
+            },
+        );
         core.pool.get(&addr, || core.metrics.connect(&addr)).await?;
         Ok(Client { core })
     }

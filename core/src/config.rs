@@ -171,7 +171,10 @@ impl Options {
     }
     /// Sets the remap callback (consulted after the static map).
     #[must_use]
-    pub fn with_address_remap(mut self, f: impl Fn(&Addr) -> Option<Addr> + Send + Sync + 'static) -> Self {
+    pub fn with_address_remap(
+        mut self,
+        f: impl Fn(&Addr) -> Option<Addr> + Send + Sync + 'static,
+    ) -> Self {
         let f: Arc<RemapFn> = Arc::new(f);
         self.address_remap.set_callback(f);
         self

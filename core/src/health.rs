@@ -12,12 +12,12 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 
 use crate::cluster::Core;
+use crate::cmd;
 use crate::conn::Connection;
 use crate::error::{Error, ErrorKind, Outcome};
 use crate::events::Event;
 use crate::metrics::Trigger;
 use crate::topology::Addr;
-use crate::cmd;
 
 /// Consecutive request timeouts after which a node is marked (transiently).
 const TIMEOUTS_TO_MARK: u32 = 3;
@@ -95,12 +95,22 @@ impl Health {
     /// Forgets nodes that left the deployment, so nothing probes them any more.
     pub fn retain(&self, keep: &dyn Fn(&Addr) -> bool) {
         self.lock_marks().retain(|a| keep(a));
-        self.timeouts.lock().unwrap_or_else(|p| p.into_inner()).retain(|a, _| keep(a));
-        self.rtt.lock().unwrap_or_else(|p| p.into_inner()).retain(|a, _| keep(a));
+        self.timeouts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|a, _| keep(a));
+        self.rtt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|a, _| keep(a));
     }
 
     pub fn rtt(&self, addr: &Addr) -> Option<Duration> {
-        self.rtt.lock().unwrap_or_else(|p| p.into_inner()).get(addr).copied()
+        self.rtt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(addr)
+            .copied()
     }
 
     fn record_rtt(&self, addr: &Addr, d: Duration) {
@@ -131,7 +141,13 @@ pub(crate) fn spawn_probe(core: Weak<Core>, interval: Duration, measure_rtt: boo
             tick += 1;
             if measure_rtt && tick % 5 == 0 {
                 let nodes: Vec<Addr> = core.topology().nodes().map(|n| n.addr.clone()).collect();
-                join_all(nodes.iter().filter(|a| !core.health.is_marked(a)).map(|a| measure(&core, a))).await;
+                join_all(
+                    nodes
+                        .iter()
+                        .filter(|a| !core.health.is_marked(a))
+                        .map(|a| measure(&core, a)),
+                )
+                .await;
             }
         }
     });
@@ -140,7 +156,9 @@ pub(crate) fn spawn_probe(core: Weak<Core>, interval: Duration, measure_rtt: boo
 async fn probe(core: &Arc<Core>, addr: &Addr) {
     core.metrics.probe(addr);
     let deadline = Instant::now() + core.options.connect_timeout;
-    let Ok(conn) = Connection::connect(addr, core.pool.config()).await else { return };
+    let Ok(conn) = Connection::connect(addr, core.pool.config()).await else {
+        return;
+    };
     if !matches!(conn.send(&cmd("PING"), deadline).await, Ok(v) if !v.is_error()) {
         return;
     }
@@ -154,7 +172,12 @@ async fn probe(core: &Arc<Core>, addr: &Addr) {
 
 async fn measure(core: &Arc<Core>, addr: &Addr) {
     let started = Instant::now();
-    if let Ok(Ok(v)) = tokio::time::timeout(core.options.connect_timeout, core.send_to(addr, &[cmd("PING")], started + core.options.connect_timeout)).await {
+    if let Ok(Ok(v)) = tokio::time::timeout(
+        core.options.connect_timeout,
+        core.send_to(addr, &[cmd("PING")], started + core.options.connect_timeout),
+    )
+    .await
+    {
         if !v.iter().any(|v| v.is_error()) {
             core.health.record_rtt(addr, started.elapsed());
         }

@@ -87,11 +87,21 @@ impl Metrics {
     }
 
     pub fn connect(&self, addr: &Addr) {
-        *self.connects.lock().unwrap_or_else(|p| p.into_inner()).entry(addr.clone()).or_default() += 1;
+        *self
+            .connects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(addr.clone())
+            .or_default() += 1;
     }
 
     pub fn probe(&self, addr: &Addr) {
-        *self.probes.lock().unwrap_or_else(|p| p.into_inner()).entry(addr.clone()).or_default() += 1;
+        *self
+            .probes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(addr.clone())
+            .or_default() += 1;
     }
 
     pub fn bump(counter: &AtomicU64) {
@@ -112,8 +122,16 @@ impl Metrics {
             ask_redirects: get(&self.ask),
             retries: get(&self.retries),
             nodes_marked: get(&self.marks),
-            connects: self.connects.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            probes: self.probes.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            connects: self
+                .connects
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            probes: self
+                .probes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

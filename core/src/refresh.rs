@@ -57,14 +57,23 @@ impl Refresher {
         let target = status.borrow().started + 1;
         // An explicit call must not be swallowed by a pending automatic trigger's slot.
         let _ = tokio::time::timeout_at(deadline, self.trigger.send(Trigger::Explicit)).await;
-        let waited = tokio::time::timeout_at(deadline, status.wait_for(|s| s.finished >= target)).await;
+        let waited =
+            tokio::time::timeout_at(deadline, status.wait_for(|s| s.finished >= target)).await;
         match waited {
             Ok(Ok(s)) => match &s.last_error {
                 Some(e) => Err(e.clone()),
                 None => Ok(()),
             },
-            Ok(Err(_)) => Err(Error::new(ErrorKind::Closed, Outcome::NotRun, "the client is closed")),
-            Err(_) => Err(Error::new(ErrorKind::Timeout, Outcome::NotRun, "topology refresh did not finish in time")),
+            Ok(Err(_)) => Err(Error::new(
+                ErrorKind::Closed,
+                Outcome::NotRun,
+                "the client is closed",
+            )),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                Outcome::NotRun,
+                "topology refresh did not finish in time",
+            )),
         }
     }
 }
@@ -129,9 +138,13 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
         }
     }
     let current = core.topology();
-    let topo = discover(core, &sources, &current)
-        .await
-        .map_err(|e| if resolve_errors.is_empty() { e } else { e.context(resolve_errors.join("; ")) })?;
+    let topo = discover(core, &sources, &current).await.map_err(|e| {
+        if resolve_errors.is_empty() {
+            e
+        } else {
+            e.context(resolve_errors.join("; "))
+        }
+    })?;
     let diff = core.install_topology(topo);
     if diff.is_empty() {
         return Ok(false);
@@ -154,7 +167,11 @@ async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<T
         let deadline = Instant::now() + timeout;
         match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
             Ok(r) => r,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, Outcome::NotRun, format!("{a}: no topology reply in {timeout:?}"))),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                Outcome::NotRun,
+                format!("{a}: no topology reply in {timeout:?}"),
+            )),
         }
     }))
     .await;
@@ -181,13 +198,20 @@ async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<T
             Error::new(
                 ErrorKind::Topology,
                 Outcome::NotRun,
-                format!("no node returned a usable cluster topology: {}", errors.join("; ")),
+                format!(
+                    "no node returned a usable cluster topology: {}",
+                    errors.join("; ")
+                ),
             )
         })
 }
 
 fn epoch_score(t: &Topology) -> u64 {
-    t.shards().iter().filter(|s| !s.slots.is_empty()).map(|s| s.primary.config_epoch).sum()
+    t.shards()
+        .iter()
+        .filter(|s| !s.slots.is_empty())
+        .map(|s| s.primary.config_epoch)
+        .sum()
 }
 
 /// Why `new` is older than `current` for some slot, if it is: the slot's owner changes to a
@@ -195,8 +219,12 @@ fn epoch_score(t: &Topology) -> u64 {
 /// member of `new` (a different cluster at the same addresses is not "older").
 fn older_than(new: &Topology, current: &Topology) -> Option<String> {
     for shard in new.shards() {
-        let Some(&(first, _)) = shard.slots.first() else { continue };
-        let Some(owner) = current.shard_for_slot(first).map(|s| &s.primary) else { continue };
+        let Some(&(first, _)) = shard.slots.first() else {
+            continue;
+        };
+        let Some(owner) = current.shard_for_slot(first).map(|s| &s.primary) else {
+            continue;
+        };
         let (ne, ce) = (shard.primary.config_epoch, owner.config_epoch);
         if owner.addr != shard.primary.addr
             && ne > 0
@@ -217,7 +245,10 @@ async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> 
     Metrics::bump(&core.metrics.topology_queries);
     let both = [cmd("CLUSTER").arg("SHARDS"), cmd("CLUSTER").arg("NODES")];
     let mut replies = core.send_to(addr, &both, deadline).await?.into_iter();
-    let (shards_reply, nodes_reply) = (replies.next().unwrap_or(Value::Nil), replies.next().unwrap_or(Value::Nil));
+    let (shards_reply, nodes_reply) = (
+        replies.next().unwrap_or(Value::Nil),
+        replies.next().unwrap_or(Value::Nil),
+    );
     let mut shards = match shards_reply {
         Value::Error(msg) if is_unknown_command(&msg) => {
             match one(core, addr, &cmd("CLUSTER").arg("SLOTS"), deadline).await? {
@@ -228,7 +259,10 @@ async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> 
         Value::Error(msg) => return Err(Error::from_server(&msg).context(addr)),
         v => parse_cluster_shards(&v, addr)?,
     };
-    let epochs = nodes_reply.as_bytes().map(parse_config_epochs).unwrap_or_default();
+    let epochs = nodes_reply
+        .as_bytes()
+        .map(parse_config_epochs)
+        .unwrap_or_default();
     for shard in &mut shards {
         prepare(shard, &epochs, core);
     }
@@ -247,7 +281,9 @@ fn prepare(shard: &mut Shard, epochs: &std::collections::HashMap<String, u64>, c
 }
 
 async fn one(core: &Core, addr: &Addr, c: &Cmd, deadline: Instant) -> Result<Value> {
-    let mut v = core.send_to(addr, std::slice::from_ref(c), deadline).await?;
+    let mut v = core
+        .send_to(addr, std::slice::from_ref(c), deadline)
+        .await?;
     v.pop().ok_or_else(|| Error::protocol("no reply"))
 }
 

@@ -70,9 +70,20 @@ mod tests {
         let mut r = AddressRemap::default();
         assert!(r.is_empty());
         r.insert(Addr::new("10.0.0.5", 6379), Addr::new("127.0.0.1", 7000));
-        r.set_callback(Arc::new(|a: &Addr| (a.port == 6380).then(|| Addr::new("127.0.0.2", 7001))));
-        assert_eq!(r.apply(&Addr::new("10.0.0.5", 6379)), Addr::new("127.0.0.1", 7000));
-        assert_eq!(r.apply(&Addr::new("10.0.0.9", 6380)), Addr::new("127.0.0.2", 7001));
-        assert_eq!(r.apply(&Addr::new("10.0.0.9", 6381)), Addr::new("10.0.0.9", 6381));
+        r.set_callback(Arc::new(|a: &Addr| {
+            (a.port == 6380).then(|| Addr::new("127.0.0.2", 7001))
+        }));
+        assert_eq!(
+            r.apply(&Addr::new("10.0.0.5", 6379)),
+            Addr::new("127.0.0.1", 7000)
+        );
+        assert_eq!(
+            r.apply(&Addr::new("10.0.0.9", 6380)),
+            Addr::new("127.0.0.2", 7001)
+        );
+        assert_eq!(
+            r.apply(&Addr::new("10.0.0.9", 6381)),
+            Addr::new("10.0.0.9", 6381)
+        );
     }
 }

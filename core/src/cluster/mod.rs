@@ -27,7 +27,6 @@ use crate::slot::{self, Routing};
 use crate::topology::{Addr, NodeHealth, Topology, TopologyDiff};
 use crate::Cmd;
 
-
 /// Which kind of deployment the engine talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -98,7 +97,10 @@ impl Core {
 
     /// The topology in use. Never blocks on a refresh: it is a pointer swap away.
     pub(crate) fn topology(&self) -> Arc<Topology> {
-        self.topology.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.topology
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn topology_version(&self) -> u64 {
@@ -155,7 +157,12 @@ impl Core {
     }
 
     /// Sends commands to one node, marking it failed on a failure in any phase.
-    pub(crate) async fn send_to(&self, addr: &Addr, cmds: &[Cmd], deadline: Instant) -> Result<Vec<Value>> {
+    pub(crate) async fn send_to(
+        &self,
+        addr: &Addr,
+        cmds: &[Cmd],
+        deadline: Instant,
+    ) -> Result<Vec<Value>> {
         let sent = match self.pool.get(addr, || self.metrics.connect(addr)).await {
             Ok(conn) => conn.send_many(cmds, deadline).await,
             Err(e) => Err(e),
@@ -186,10 +193,13 @@ impl Core {
                     .iter()
                     .filter(|s| !s.slots.is_empty() && !self.health.is_marked(&s.primary.addr))
                     .collect();
-                (!serving.is_empty()).then(|| serving[rand::thread_rng().gen_range(0..serving.len())])
+                (!serving.is_empty())
+                    .then(|| serving[rand::thread_rng().gen_range(0..serving.len())])
             }
         };
-        let Some(shard) = shard else { return Route::Unknown };
+        let Some(shard) = shard else {
+            return Route::Unknown;
+        };
         if readonly && self.mode == Mode::Cluster && self.options.read_from != ReadFrom::Primary {
             let usable = |a: &Addr| !self.health.is_marked(a);
             let replicas: Vec<&Addr> = shard
@@ -203,10 +213,12 @@ impl Core {
                     .filter(|a| usable(a))
                     .chain(replicas.iter().copied())
                     .min_by_key(|a| self.health.rtt(a).unwrap_or(std::time::Duration::MAX)),
-                ReadFrom::ReplicasRoundRobin if !replicas.is_empty() => {
-                    Some(replicas[self.round_robin.fetch_add(1, Ordering::Relaxed) % replicas.len()])
+                ReadFrom::ReplicasRoundRobin if !replicas.is_empty() => Some(
+                    replicas[self.round_robin.fetch_add(1, Ordering::Relaxed) % replicas.len()],
+                ),
+                _ if !replicas.is_empty() => {
+                    Some(replicas[rand::thread_rng().gen_range(0..replicas.len())])
                 }
-                _ if !replicas.is_empty() => Some(replicas[rand::thread_rng().gen_range(0..replicas.len())]),
                 _ => None,
             };
             if let Some(a) = pick {
@@ -223,7 +235,11 @@ impl Core {
 
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(ErrorKind::Closed, Outcome::NotRun, "the client is closed"));
+            return Err(Error::new(
+                ErrorKind::Closed,
+                Outcome::NotRun,
+                "the client is closed",
+            ));
         }
         Ok(())
     }
@@ -258,17 +274,31 @@ impl Core {
                         }
                     }
                 }
-                self.run(cmd, Target::Slot(slot::command_slot(args)), info.readonly, deadline)
+                self.run(
+                    cmd,
+                    Target::Slot(slot::command_slot(args)),
+                    info.readonly,
+                    deadline,
+                )
+                .await
+            }
+            Routing::AnyPrimary => {
+                self.run(cmd, Target::Slot(None), info.readonly, deadline)
                     .await
             }
-            Routing::AnyPrimary => self.run(cmd, Target::Slot(None), info.readonly, deadline).await,
             Routing::AllPrimaries(merge) => {
-                let nodes: Vec<Addr> = self.topology().primaries().map(|n| n.addr.clone()).collect();
-                self.fan_out(cmd, nodes, merge, info.readonly, deadline).await
+                let nodes: Vec<Addr> = self
+                    .topology()
+                    .primaries()
+                    .map(|n| n.addr.clone())
+                    .collect();
+                self.fan_out(cmd, nodes, merge, info.readonly, deadline)
+                    .await
             }
             Routing::AllNodes(merge) => {
                 let nodes: Vec<Addr> = self.topology().nodes().map(|n| n.addr.clone()).collect();
-                self.fan_out(cmd, nodes, merge, info.readonly, deadline).await
+                self.fan_out(cmd, nodes, merge, info.readonly, deadline)
+                    .await
             }
         }
     }

@@ -28,7 +28,8 @@ impl Core {
                 && (self.mode == Mode::Standalone || info.split.is_none() || single_slot(c));
             // Batched only where routing names a usable node now; the rest (marked nodes,
             // unknown slots, fan-outs, splits) take the single-request path with its waits.
-            let route = whole.then(|| self.route(&Target::Slot(slot::command_slot(c.args())), info.readonly));
+            let route = whole
+                .then(|| self.route(&Target::Slot(slot::command_slot(c.args())), info.readonly));
             match route {
                 Some(Route::To(a)) => batches.entry(a).or_default().push(i),
                 _ => alone.push(i),
@@ -82,7 +83,8 @@ impl Core {
                 for &i in &idx {
                     let readonly = slot::command_info(cmds[i].args()).readonly;
                     if e.outcome() == Outcome::NotRun
-                        || (e.kind() == crate::ErrorKind::Io && (readonly || self.options.retry_unsafe_writes))
+                        || (e.kind() == crate::ErrorKind::Io
+                            && (readonly || self.options.retry_unsafe_writes))
                     {
                         again.push(i);
                     } else {

@@ -21,7 +21,13 @@ use crate::{cmd, Cmd};
 const REPEATS_TO_REFRESH: u32 = 2;
 
 impl Core {
-    pub(crate) async fn run(&self, command: &Cmd, target: Target, readonly: bool, deadline: Instant) -> Result<Value> {
+    pub(crate) async fn run(
+        &self,
+        command: &Cmd,
+        target: Target,
+        readonly: bool,
+        deadline: Instant,
+    ) -> Result<Value> {
         let mut attempt = 0u32;
         let mut redirects = 0usize;
         let (mut asks, mut tryagains) = (0u32, 0u32);
@@ -37,7 +43,11 @@ impl Core {
                         // The primary is marked failed: no new connection attempts to it; wait
                         // for the failover (the refresher) or its recovery (the probe).
                         self.trigger_refresh(Trigger::ConnectionFailure);
-                        let e = Error::new(ErrorKind::Connect, Outcome::NotRun, format!("{a} is marked failed"));
+                        let e = Error::new(
+                            ErrorKind::Connect,
+                            Outcome::NotRun,
+                            format!("{a} is marked failed"),
+                        );
                         attempt += 1;
                         if !backoff(attempt, deadline).await {
                             return Err(deadline_error(e, may_have_run));
@@ -62,7 +72,10 @@ impl Core {
             let result = if asking {
                 self.send_to(&addr, &[cmd("ASKING"), command.clone()], deadline)
                     .await
-                    .and_then(|mut v| v.pop().ok_or_else(|| Error::protocol("no reply after ASKING")))
+                    .and_then(|mut v| {
+                        v.pop()
+                            .ok_or_else(|| Error::protocol("no reply after ASKING"))
+                    })
             } else {
                 self.send_to(&addr, std::slice::from_ref(command), deadline)
                     .await
@@ -107,13 +120,20 @@ impl Core {
                 Ok(v) => return Ok(v),
                 Err(e) if e.kind() == ErrorKind::Timeout => {
                     // Only the deadline raises Timeout here: nothing is left to retry in.
-                    let outcome = if may_have_run { Outcome::MayHaveRun } else { e.outcome() };
+                    let outcome = if may_have_run {
+                        Outcome::MayHaveRun
+                    } else {
+                        e.outcome()
+                    };
                     return Err(e.with_outcome(outcome));
                 }
                 Err(e) if e.outcome() == Outcome::NotRun => e,
                 // A lost connection is worth a retry for a read (or a write, if the caller
                 // accepts duplicates); a malformed reply is not.
-                Err(e) if e.kind() == ErrorKind::Io && (readonly || self.options.retry_unsafe_writes) => {
+                Err(e)
+                    if e.kind() == ErrorKind::Io
+                        && (readonly || self.options.retry_unsafe_writes) =>
+                {
                     may_have_run = true;
                     e
                 }
@@ -141,6 +161,9 @@ fn too_many_redirects(n: usize, last: &[u8]) -> Error {
     Error::new(
         ErrorKind::TooManyRedirects,
         Outcome::NotRun,
-        format!("gave up after {n} redirections; last: {}", String::from_utf8_lossy(last)),
+        format!(
+            "gave up after {n} redirections; last: {}",
+            String::from_utf8_lossy(last)
+        ),
     )
 }

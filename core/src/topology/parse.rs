@@ -63,7 +63,7 @@ pub fn parse_cluster_shards(reply: &Value, queried: &Addr) -> Result<Vec<Shard>>
             match node.role {
                 Role::Replica => replicas.push(node),
                 Role::Primary => {
-                    if primary.as_ref().map_or(true, |p| rank(&node) > rank(p)) {
+                    if primary.as_ref().is_none_or(|p| rank(&node) > rank(p)) {
                         primary = Some(node);
                     }
                 }
