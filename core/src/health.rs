@@ -13,7 +13,6 @@ use tokio::time::Instant;
 
 use crate::cluster::Core;
 use crate::cmd;
-use crate::conn::Connection;
 use crate::error::{Error, ErrorKind, Outcome};
 use crate::events::Event;
 use crate::metrics::Trigger;
@@ -156,7 +155,7 @@ pub(crate) fn spawn_probe(core: Weak<Core>, interval: Duration, measure_rtt: boo
 async fn probe(core: &Arc<Core>, addr: &Addr) {
     core.metrics.probe(addr);
     let deadline = Instant::now() + core.options.connect_timeout;
-    let Ok(conn) = Connection::connect(addr, core.pool.config()).await else {
+    let Ok(conn) = core.pool.open(addr).await else {
         return;
     };
     if !matches!(conn.send(&cmd("PING"), deadline).await, Ok(v) if !v.is_error()) {

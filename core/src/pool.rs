@@ -24,17 +24,15 @@ impl Pool {
         }
     }
 
-    pub fn config(&self) -> &ConnConfig {
-        &self.cfg
-    }
-
     fn slot(&self, addr: &Addr) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         slots.entry(addr.clone()).or_default().clone()
     }
 
-    /// A live connection to `addr`, connecting when there is none; `on_connect` runs once per
-    /// real connection attempt (for metrics).
+    /// A live connection to the node announced as `addr`, connecting when there is none (to
+    /// the remapped address: remapping happens here, at connect time, so a remap table that
+    /// changes later, e.g. a service name now pointing at new IPs, is used on the next
+    /// reconnect); `on_connect` runs once per real connection attempt (for metrics).
     pub async fn get(&self, addr: &Addr, on_connect: impl FnOnce()) -> Result<Arc<Connection>> {
         let slot = self.slot(addr);
         let mut guard = slot.lock().await;
@@ -45,9 +43,16 @@ impl Pool {
         }
         *guard = None;
         on_connect();
-        let conn = Arc::new(Connection::connect(addr, &self.cfg).await?);
+        let conn = Arc::new(self.open(addr).await?);
         *guard = Some(conn.clone());
         Ok(conn)
+    }
+
+    /// Opens a new connection to the node announced as `addr`, outside the pool. The one place
+    /// where announced addresses are remapped.
+    pub async fn open(&self, addr: &Addr) -> Result<Connection> {
+        let target = self.cfg.options.address_remap.apply(addr);
+        Connection::connect(&target, &self.cfg).await
     }
 
     /// Installs a connection opened elsewhere (by the health probe).
@@ -57,6 +62,11 @@ impl Pool {
         if g.as_ref().is_none_or(|c| c.is_closed()) {
             *g = Some(conn);
         }
+    }
+
+    /// Closes the connection to `addr` (requests in flight on it fail as "may have run").
+    pub fn close(&self, addr: &Addr) {
+        self.retain(&|a| a != addr);
     }
 
     /// Closes and forgets the connections to every node not in `keep`.

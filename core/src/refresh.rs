@@ -150,6 +150,11 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
         return Ok(false);
     }
     tracing::info!(version = core.topology_version(), ?diff, "topology changed");
+    // A demoted primary may still accept writes until it hears of the failover (a paused one
+    // that wakes up): drop our connections to it, so nothing queued there is acknowledged.
+    for (old, _) in &diff.failovers {
+        core.pool.close(old);
+    }
     let topo = core.topology();
     let keep = |a: &Addr| topo.nodes().any(|n| &n.addr == a) || sources.contains(a);
     core.pool.retain(&keep);
@@ -264,19 +269,15 @@ async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> 
         .map(parse_config_epochs)
         .unwrap_or_default();
     for shard in &mut shards {
-        prepare(shard, &epochs, core);
+        prepare(shard, &epochs);
     }
     Topology::from_shards(shards).map_err(|e| e.context(addr))
 }
 
-/// Fills in epochs and applies the address remap to every node of a shard.
-fn prepare(shard: &mut Shard, epochs: &std::collections::HashMap<String, u64>, core: &Core) {
-    let remap = &core.options.address_remap;
+/// Fills in every node's config epoch.
+fn prepare(shard: &mut Shard, epochs: &std::collections::HashMap<String, u64>) {
     for node in std::iter::once(&mut shard.primary).chain(shard.replicas.iter_mut()) {
         node.config_epoch = epochs.get(&node.id).copied().unwrap_or(0);
-        if !remap.is_empty() {
-            node.addr = remap.apply(&node.addr);
-        }
     }
 }
 

@@ -89,7 +89,7 @@ impl Core {
                             return Err(too_many_redirects(redirects, &msg));
                         }
                         Metrics::bump(&self.metrics.moved);
-                        self.apply_moved(slot, &self.options.address_remap.apply(&to));
+                        self.apply_moved(slot, &to);
                         self.trigger_refresh(Trigger::Moved);
                         continue;
                     }
@@ -103,7 +103,7 @@ impl Core {
                         if asks == REPEATS_TO_REFRESH {
                             self.trigger_refresh(Trigger::Ask);
                         }
-                        ask = Some(self.options.address_remap.apply(&to));
+                        ask = Some(to);
                         continue;
                     }
                     Reply::Transient(e) => {
