@@ -64,6 +64,9 @@ pub(crate) struct Core {
     pub(crate) metrics: Metrics,
     events: broadcast::Sender<Event>,
     topology: RwLock<Arc<Topology>>,
+    /// The last view a refresh installed, before any MOVED patch: events and connection
+    /// clean-up compare against it, so a change first seen through MOVED is still announced.
+    confirmed: std::sync::Mutex<Arc<Topology>>,
     version: AtomicU64,
     closed: AtomicBool,
     round_robin: AtomicUsize,
@@ -87,6 +90,7 @@ impl Core {
             health: Health::default(),
             metrics: Metrics::default(),
             events: broadcast::channel(1024).0,
+            confirmed: std::sync::Mutex::new(Arc::new(topology.clone())),
             topology: RwLock::new(Arc::new(topology)),
             version: AtomicU64::new(1),
             closed: AtomicBool::new(false),
@@ -116,16 +120,25 @@ impl Core {
         let _ = self.events.send(e);
     }
 
-    /// Swaps in a new view, announcing what changed; returns the diff.
+    /// Swaps in a new view, announcing what changed since the last confirmed view.
     pub(crate) fn install_topology(&self, new: Topology) -> TopologyDiff {
+        let new = Arc::new(new);
         let diff = {
-            let mut guard = self.topology.write().unwrap_or_else(|p| p.into_inner());
-            let diff = TopologyDiff::between(&guard, &new);
-            *guard = Arc::new(new);
+            let mut confirmed = self.confirmed.lock().unwrap_or_else(|p| p.into_inner());
+            let diff = TopologyDiff::between(&confirmed, &new);
+            *confirmed = new.clone();
             diff
         };
+        let routing_changed = {
+            let mut guard = self.topology.write().unwrap_or_else(|p| p.into_inner());
+            let changed = !guard.same_routing(&new);
+            *guard = new;
+            changed
+        };
+        if routing_changed || !diff.is_empty() {
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
         if !diff.is_empty() {
-            let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
             for (old_primary, new_primary) in &diff.failovers {
                 self.emit(Event::Failover {
                     old_primary: old_primary.clone(),
@@ -133,7 +146,7 @@ impl Core {
                 });
             }
             self.emit(Event::TopologyChanged {
-                version,
+                version: self.topology_version(),
                 diff: diff.clone(),
             });
         }

@@ -1,0 +1,216 @@
+//! A checked workload for the resilience scenarios: workers write unique values and read them
+//! back through one client while the test breaks the deployment, recording every failure,
+//! every wrong answer, every acknowledged write, and the longest gap in service per shard.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use slotwise::slot::key_slot;
+use slotwise::{cmd, Client, Error, Value};
+
+/// A hash tag per shard of the topology at start, so each worker stays on one shard.
+pub fn tags_per_shard(client: &Client) -> Vec<String> {
+    let topo = client.topology();
+    let mut tags = Vec::new();
+    for (i, shard) in topo
+        .shards()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.slots.is_empty())
+    {
+        let mut n = 0u64;
+        loop {
+            let tag = format!("s{i}-{n}");
+            if topo
+                .shard_for_slot(key_slot(tag.as_bytes()))
+                .map(|s| &s.primary.addr)
+                == Some(&shard.primary.addr)
+            {
+                tags.push(tag);
+                break;
+            }
+            n += 1;
+        }
+    }
+    tags
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    failures: Vec<(Instant, String, Error)>,
+    wrong: Vec<String>,
+    /// key → last acknowledged value, and whether a later write's outcome is unknown.
+    acked: HashMap<String, (u64, bool)>,
+    last_ok: HashMap<String, Instant>,
+    max_gap: HashMap<String, Duration>,
+    ops: u64,
+}
+
+pub struct Workload {
+    stop: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub ops: u64,
+    pub failures: Vec<(Instant, String, Error)>,
+    pub wrong: Vec<String>,
+    pub acked: HashMap<String, (u64, bool)>,
+    /// Per shard tag: the longest time between two successful operations.
+    pub max_gap: HashMap<String, Duration>,
+}
+
+impl Report {
+    pub fn worst_gap(&self) -> Duration {
+        self.max_gap.values().copied().max().unwrap_or_default()
+    }
+}
+
+impl Workload {
+    /// `per_shard` workers per shard tag, each owning its own keys.
+    pub fn start(client: &Client, per_shard: usize) -> Workload {
+        let tags = tags_per_shard(client);
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let mut tasks = Vec::new();
+        for tag in &tags {
+            for w in 0..per_shard {
+                let (client, stop, shared, tag) =
+                    (client.clone(), stop.clone(), shared.clone(), tag.clone());
+                tasks.push(tokio::spawn(async move {
+                    worker(client, stop, shared, tag, w).await
+                }));
+            }
+        }
+        Workload {
+            stop,
+            shared,
+            tasks,
+            tags,
+        }
+    }
+
+    pub async fn stop(self) -> Report {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.expect("worker panicked");
+        }
+        let s = std::mem::take(&mut *self.shared.lock().unwrap());
+        Report {
+            ops: s.ops,
+            failures: s.failures,
+            wrong: s.wrong,
+            acked: s.acked,
+            max_gap: s.max_gap,
+        }
+    }
+
+    pub fn ops(&self) -> u64 {
+        self.shared.lock().unwrap().ops
+    }
+}
+
+async fn worker(
+    client: Client,
+    stop: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
+    tag: String,
+    w: usize,
+) {
+    let mut seq = 0u64;
+    // The value this worker last had acknowledged per key, and the unknown-outcome one if any.
+    let mut known: HashMap<String, (Option<u64>, Option<u64>)> = HashMap::new();
+    while !stop.load(Ordering::Relaxed) {
+        seq += 1;
+        let key = format!("{{{tag}}}:w{w}:k{}", seq % 20);
+        let value = seq;
+        let set = client.execute(cmd("SET").arg(&key).arg(value)).await;
+        let now = Instant::now();
+        {
+            let mut s = shared.lock().unwrap();
+            match &set {
+                Ok(_) => {
+                    s.ops += 1;
+                    s.acked.insert(key.clone(), (value, false));
+                    note_ok(&mut s, &tag, now);
+                    known.insert(key.clone(), (Some(value), None));
+                }
+                Err(e) => {
+                    s.failures.push((now, format!("SET {key}"), e.clone()));
+                    if e.may_have_run() {
+                        if let Some(a) = s.acked.get_mut(&key) {
+                            a.1 = true;
+                        }
+                        let prev = known.get(&key).and_then(|k| k.0);
+                        known.insert(key.clone(), (prev, Some(value)));
+                    }
+                }
+            }
+        }
+        let get = client.execute(cmd("GET").arg(&key)).await;
+        let now = Instant::now();
+        let mut s = shared.lock().unwrap();
+        match get {
+            Ok(v) => {
+                s.ops += 1;
+                note_ok(&mut s, &tag, now);
+                let got = match &v {
+                    Value::Nil => None,
+                    other => other.as_int().map(|n| n as u64),
+                };
+                let (acked, maybe) = known.get(&key).copied().unwrap_or((None, None));
+                if got != acked && got != maybe {
+                    s.wrong.push(format!(
+                        "GET {key}: got {got:?}, acknowledged {acked:?}, unknown-outcome {maybe:?}"
+                    ));
+                }
+            }
+            Err(e) => s.failures.push((now, format!("GET {key}"), e)),
+        }
+    }
+}
+
+fn note_ok(s: &mut Shared, tag: &str, now: Instant) {
+    if let Some(prev) = s.last_ok.insert(tag.to_owned(), now) {
+        let gap = now - prev;
+        let e = s.max_gap.entry(tag.to_owned()).or_default();
+        if gap > *e {
+            *e = gap;
+        }
+    }
+}
+
+/// Reads every acknowledged key back at the end: its value must be the last acknowledged one
+/// (or, when a later write's outcome was unknown, possibly that one). Returns the mismatches.
+pub async fn verify_acked(client: &Client, report: &Report) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (key, (value, later_unknown)) in &report.acked {
+        let got = client.execute(cmd("GET").arg(key)).await;
+        match got {
+            Ok(v) => {
+                let n = v.as_int().map(|n| n as u64);
+                if n != Some(*value) && !*later_unknown {
+                    bad.push(format!("{key}: acknowledged {value}, read back {n:?}"));
+                }
+            }
+            Err(e) => bad.push(format!("{key}: read back failed: {e}")),
+        }
+    }
+    bad
+}
+
+/// Polls until `f` holds, checking every 20 ms; panics with `what` after `timeout`.
+pub async fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !f() {
+        assert!(started.elapsed() < timeout, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
