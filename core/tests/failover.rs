@@ -51,17 +51,7 @@ async fn graceful_failover_under_load_fails_no_operation() {
     let t0 = Instant::now();
     d.cli(r, &["CLUSTER", "FAILOVER"]);
     let new_primary = d.nodes[r].addr();
-    workload::eventually(
-        "the client routes to the new primary",
-        Duration::from_secs(10),
-        || {
-            client
-                .topology()
-                .primaries()
-                .any(|n| n.addr.to_string() == new_primary)
-        },
-    )
-    .await;
+    until_client_routes_to(&client, &new_primary).await;
     let followed = t0.elapsed();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let report = load.stop().await;
@@ -136,17 +126,7 @@ async fn primary_killed_only_in_flight_operations_fail_and_say_they_may_have_run
             waited += Duration::from_millis(20);
         }
     };
-    workload::eventually(
-        "the client routes to the new primary",
-        Duration::from_secs(10),
-        || {
-            client
-                .topology()
-                .primaries()
-                .any(|n| n.addr.to_string() == new_primary)
-        },
-    )
-    .await;
+    until_client_routes_to(&client, &new_primary).await;
     let followed = t0.elapsed();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let report = load.stop().await;
@@ -191,6 +171,20 @@ async fn primary_killed_only_in_flight_operations_fail_and_say_they_may_have_run
         followed < promoted + Duration::from_secs(2),
         "client followed {followed:?} after the kill, promotion was at {promoted:?}"
     );
+}
+
+async fn until_client_routes_to(client: &Client, primary: &str) {
+    workload::eventually(
+        "the client routes to the new primary",
+        Duration::from_secs(10),
+        || {
+            client
+                .topology()
+                .primaries()
+                .any(|n| n.addr.to_string() == primary)
+        },
+    )
+    .await;
 }
 
 fn load_tag(report: &workload::Report) -> String {

@@ -17,6 +17,21 @@ fn bad(what: &str, queried: &Addr, why: String) -> Error {
         .context(format_args!("{what} reply from {queried}"))
 }
 
+/// The entries of a topology reply; a server error reply (e.g. an unknown subcommand on an
+/// old server) is passed on as such, not as a bad reply.
+fn top_level<'a>(reply: &'a Value, what: &str, queried: &Addr) -> Result<&'a [Value]> {
+    if let Value::Error(message) = reply {
+        return Err(Error::from_server(message));
+    }
+    reply.as_array().ok_or_else(|| {
+        bad(
+            what,
+            queried,
+            format!("expected an array, got {}", kind(reply)),
+        )
+    })
+}
+
 /// Parses a `CLUSTER SHARDS` reply (Redis >= 7). `queried` is the node that answered; its host
 /// stands in for addresses the reply does not know (`?` or empty).
 ///
@@ -28,13 +43,7 @@ fn bad(what: &str, queried: &Addr, why: String) -> Error {
 pub fn parse_cluster_shards(reply: &Value, queried: &Addr) -> Result<Vec<Shard>> {
     const WHAT: &str = "CLUSTER SHARDS";
     let err = |why: String| bad(WHAT, queried, why);
-    if let Value::Error(message) = reply {
-        // A server error (e.g. an unknown subcommand on an old server), not a bad reply.
-        return Err(Error::from_server(message));
-    }
-    let entries = reply
-        .as_array()
-        .ok_or_else(|| err(format!("expected an array, got {}", kind(reply))))?;
+    let entries = top_level(reply, WHAT, queried)?;
     let mut shards = Vec::with_capacity(entries.len());
     for (si, entry) in entries.iter().enumerate() {
         let pairs = entry
@@ -217,13 +226,7 @@ fn known_host(h: &str) -> bool {
 pub fn parse_cluster_slots(reply: &Value, queried: &Addr) -> Result<Vec<Shard>> {
     const WHAT: &str = "CLUSTER SLOTS";
     let err = |why: String| bad(WHAT, queried, why);
-    if let Value::Error(message) = reply {
-        // A server error (e.g. an unknown subcommand on an old server), not a bad reply.
-        return Err(Error::from_server(message));
-    }
-    let entries = reply
-        .as_array()
-        .ok_or_else(|| err(format!("expected an array, got {}", kind(reply))))?;
+    let entries = top_level(reply, WHAT, queried)?;
     let mut shards: Vec<Shard> = Vec::new();
     let mut by_primary: HashMap<String, usize> = HashMap::new();
     for (ei, entry) in entries.iter().enumerate() {
