@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::cluster::{Core, Mode};
+use crate::cluster::{Core, HealthReport, Mode};
 use crate::config::{Options, ReadFrom};
 use crate::conn::ConnConfig;
 use crate::error::{Error, ErrorKind, Outcome, Result};
@@ -13,6 +13,7 @@ use crate::metrics::{MetricsSnapshot, Trigger};
 use crate::pool::Pool;
 use crate::refresh::{self, Refresher};
 use crate::resp::Value;
+use crate::sentinel::SentinelState;
 use crate::topology::{Addr, Topology};
 use crate::Cmd;
 
@@ -65,6 +66,7 @@ impl Client {
             seeds,
             pool,
             Topology::empty(),
+            None,
             |weak| {
                 crate::health::spawn_probe(weak.clone(), probe, rtt);
                 Some(Refresher::spawn(weak, interval, gap))
@@ -94,6 +96,7 @@ impl Client {
             vec![addr.clone()],
             pool,
             topo,
+            None,
             |weak| {
                 crate::health::spawn_probe(weak, probe, false);
                 None
@@ -101,6 +104,78 @@ impl Client {
         );
         core.pool.get(&addr, || core.metrics.connect(&addr)).await?;
         Ok(Client { core })
+    }
+
+    /// Connects to the master that the sentinels at `sentinels` (`"host:port"`) name for
+    /// `service_name`, verified with `ROLE`, and keeps following it through failovers:
+    /// announcements from every sentinel, a poll, and READONLY replies all lead to the new
+    /// master; writes are held while a failover of the master is under way.
+    pub async fn sentinel<S: AsRef<str>>(
+        sentinels: impl IntoIterator<Item = S>,
+        service_name: &str,
+        options: Options,
+    ) -> Result<Client> {
+        options.validate()?;
+        if service_name.is_empty() {
+            return Err(Error::invalid("service_name must not be empty"));
+        }
+        let sentinels = parse_addrs(sentinels)?;
+        let mut sentinel_options = options.clone();
+        sentinel_options.username = options.sentinel_username.clone();
+        sentinel_options.password = options.sentinel_password.clone();
+        sentinel_options.client_name = None;
+        let sentinel_cfg = ConnConfig {
+            options: sentinel_options,
+            readonly: false,
+            select_db: false,
+        };
+        // Pub/sub replies are plain arrays in RESP2: the watchers speak it.
+        let mut watch_cfg = sentinel_cfg.clone();
+        watch_cfg.options.protocol = crate::config::Protocol::Resp2;
+        let state = SentinelState::new(
+            service_name.to_owned(),
+            sentinels.clone(),
+            Pool::new(sentinel_cfg),
+        );
+        let pool = Pool::new(ConnConfig {
+            options: options.clone(),
+            readonly: false,
+            select_db: true,
+        });
+        let (poll, gap, probe) = (
+            options.sentinel_poll_interval,
+            options.min_refresh_gap,
+            options.probe_interval,
+        );
+        let subscribe = options.sentinel_subscribe;
+        let core = Core::new(
+            Mode::Sentinel,
+            options,
+            sentinels.clone(),
+            pool,
+            Topology::empty(),
+            Some(state),
+            |weak| {
+                crate::health::spawn_probe(weak.clone(), probe, false);
+                if subscribe {
+                    crate::sentinel::spawn_watchers(weak.clone(), sentinels, watch_cfg);
+                }
+                Some(Refresher::spawn(weak, poll, gap))
+            },
+        );
+        core.metrics.refresh(Trigger::Startup);
+        refresh::refresh(&core)
+            .await
+            .inspect_err(|_| core.close())?;
+        Ok(Client { core })
+    }
+
+    /// Proves that every primary accepts a write (a short-lived probe key on each), with
+    /// per-node results. Unhealthy when a primary refuses (e.g. READONLY: it was demoted),
+    /// does not answer, or a slot has no primary.
+    pub async fn health_check(&self) -> Result<HealthReport> {
+        self.core.check_open()?;
+        Ok(self.core.health_check(self.core.deadline()).await)
     }
 
     /// Runs one command and returns its reply; an error reply becomes `Err`.

@@ -80,6 +80,19 @@ pub struct Options {
     /// Resend writes whose outcome is unknown (connection lost after the write). Off by
     /// default: it can apply a write twice.
     pub retry_unsafe_writes: bool,
+    /// ACL user for the sentinels (they often have their own), apart from the data nodes'.
+    pub sentinel_username: Option<String>,
+    /// Password for the sentinels. Never printed.
+    pub sentinel_password: Option<String>,
+    /// How often every sentinel is asked for the master (Sentinel mode): the safety net for a
+    /// lost `+switch-master` message.
+    pub sentinel_poll_interval: Duration,
+    /// Listen to the sentinels' failover announcements. Turn off only where pub/sub to the
+    /// sentinels is blocked (a proxy or ACL): the poll and READONLY handling remain.
+    pub sentinel_subscribe: bool,
+    /// Longest time writes are held once a failover of our master is announced, if neither
+    /// its end nor its abort is seen.
+    pub failover_fence_timeout: Duration,
 }
 
 impl Default for Options {
@@ -102,6 +115,11 @@ impl Default for Options {
             address_remap: AddressRemap::default(),
             resolver: None,
             retry_unsafe_writes: false,
+            sentinel_username: None,
+            sentinel_password: None,
+            sentinel_poll_interval: Duration::from_millis(250),
+            sentinel_subscribe: true,
+            failover_fence_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -207,6 +225,32 @@ impl Options {
         self
     }
 
+    /// Sets the sentinels' own user name and password.
+    #[must_use]
+    pub fn with_sentinel_auth(mut self, username: Option<&str>, password: &str) -> Self {
+        self.sentinel_username = username.map(str::to_owned);
+        self.sentinel_password = Some(password.to_owned());
+        self
+    }
+    /// Sets [`Options::sentinel_poll_interval`].
+    #[must_use]
+    pub fn with_sentinel_poll_interval(mut self, d: Duration) -> Self {
+        self.sentinel_poll_interval = d;
+        self
+    }
+    /// Sets [`Options::sentinel_subscribe`].
+    #[must_use]
+    pub fn with_sentinel_subscribe(mut self, on: bool) -> Self {
+        self.sentinel_subscribe = on;
+        self
+    }
+    /// Sets [`Options::failover_fence_timeout`].
+    #[must_use]
+    pub fn with_failover_fence_timeout(mut self, d: Duration) -> Self {
+        self.failover_fence_timeout = d;
+        self
+    }
+
     /// Rejects values that cannot work, with a message naming the option.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let positive = [
@@ -215,6 +259,8 @@ impl Options {
             ("refresh_interval", self.refresh_interval),
             ("topology_query_timeout", self.topology_query_timeout),
             ("probe_interval", self.probe_interval),
+            ("sentinel_poll_interval", self.sentinel_poll_interval),
+            ("failover_fence_timeout", self.failover_fence_timeout),
         ];
         for (name, d) in positive {
             if d.is_zero() {
@@ -248,6 +294,14 @@ impl fmt::Debug for Options {
             .field("address_remap", &self.address_remap)
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
             .field("retry_unsafe_writes", &self.retry_unsafe_writes)
+            .field("sentinel_username", &self.sentinel_username)
+            .field(
+                "sentinel_password",
+                &self.sentinel_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("sentinel_poll_interval", &self.sentinel_poll_interval)
+            .field("sentinel_subscribe", &self.sentinel_subscribe)
+            .field("failover_fence_timeout", &self.failover_fence_timeout)
             .finish()
     }
 }

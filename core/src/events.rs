@@ -27,6 +27,18 @@ pub enum Event {
         /// The node.
         addr: Addr,
     },
+    /// A sentinel stopped answering (Sentinel mode); the others are still followed.
+    SentinelLost {
+        /// The sentinel.
+        addr: Addr,
+        /// Why.
+        reason: String,
+    },
+    /// A lost sentinel answers again.
+    SentinelRegained {
+        /// The sentinel.
+        addr: Addr,
+    },
     /// A shard's primary changed to one of its former replicas.
     Failover {
         /// The former primary.

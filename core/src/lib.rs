@@ -18,11 +18,13 @@ mod refresh;
 mod remap;
 pub mod resp;
 mod retry;
+mod sentinel;
 pub mod slot;
 mod standalone;
 pub mod topology;
 
 pub use client::{Client, Pipeline};
+pub use cluster::{HealthReport, NodeReport};
 pub use cmd::{cmd, Cmd, ToArg};
 pub use config::{Options, Protocol, ReadFrom};
 pub use error::{Error, ErrorKind, Outcome, Result};

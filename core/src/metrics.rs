@@ -30,9 +30,11 @@ pub enum Trigger {
     Explicit,
     /// A marked node answered the probe again.
     NodeRecovered,
+    /// A sentinel announced a failover step or a new master.
+    Sentinel,
 }
 
-const TRIGGERS: [Trigger; 10] = [
+const TRIGGERS: [Trigger; 11] = [
     Trigger::Startup,
     Trigger::Moved,
     Trigger::Ask,
@@ -43,6 +45,7 @@ const TRIGGERS: [Trigger; 10] = [
     Trigger::Periodic,
     Trigger::Explicit,
     Trigger::NodeRecovered,
+    Trigger::Sentinel,
 ];
 
 /// A copy of the counters at one moment.

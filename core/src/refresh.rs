@@ -111,9 +111,62 @@ async fn run(
     }
 }
 
-/// Asks a random sample of known, unmarked nodes plus every startup node (re-resolved), in
-/// parallel, and installs the view they agree on. Returns true when routing changed.
+/// Reads the deployment's topology again and installs it. Returns true when it changed.
 pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
+    let (topo, sources) = match &core.sentinel {
+        Some(s) => (
+            crate::sentinel::discover(core, s).await?,
+            s.sentinels.clone(),
+        ),
+        None => {
+            let (sources, resolve_errors) = cluster_sources(core);
+            let current = core.topology();
+            let topo = discover(core, &sources, &current)
+                .await
+                .map_err(|e| resolve_errors.apply(e))?;
+            (topo, sources)
+        }
+    };
+    let before = core.topology();
+    let diff = core.install_topology(topo);
+    let topo = core.topology();
+    if let (Some(s), Some(master)) = (&core.sentinel, topo.primaries().next()) {
+        s.on_master(&master.addr);
+    }
+    // A demoted primary may still accept writes until it hears of the failover (a paused one
+    // that wakes up, a master Sentinel has not reconfigured yet): drop our connections to it,
+    // so nothing queued there is acknowledged.
+    for old in before
+        .primaries()
+        .filter(|o| !topo.primaries().any(|n| n.addr == o.addr))
+    {
+        core.pool.close(&old.addr);
+    }
+    if diff.is_empty() {
+        return Ok(false);
+    }
+    tracing::info!(version = core.topology_version(), ?diff, "topology changed");
+    let keep = |a: &Addr| topo.nodes().any(|n| &n.addr == a) || sources.contains(a);
+    core.pool.retain(&keep);
+    core.health.retain(&keep);
+    Ok(true)
+}
+
+/// Errors of the `resolver` option, reported with the sources' errors when no source answers.
+struct ResolveErrors(Vec<String>);
+
+impl ResolveErrors {
+    fn apply(&self, e: Error) -> Error {
+        if self.0.is_empty() {
+            e
+        } else {
+            e.context(self.0.join("; "))
+        }
+    }
+}
+
+/// A random sample of known, unmarked nodes plus every startup node (re-resolved).
+fn cluster_sources(core: &Core) -> (Vec<Addr>, ResolveErrors) {
     let mut sources: Vec<Addr> = core
         .topology()
         .nodes()
@@ -122,11 +175,11 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
         .collect();
     sources.shuffle(&mut rand::thread_rng());
     sources.truncate(SAMPLE);
-    let mut resolve_errors = Vec::new();
+    let mut errors = Vec::new();
     for seed in &core.seeds {
         let resolved = match &core.options.resolver {
             Some(resolve) => resolve(seed).unwrap_or_else(|e| {
-                resolve_errors.push(format!("resolver for {seed}: {e}"));
+                errors.push(format!("resolver for {seed}: {e}"));
                 Vec::new()
             }),
             None => vec![seed.clone()],
@@ -137,29 +190,7 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
             }
         }
     }
-    let current = core.topology();
-    let topo = discover(core, &sources, &current).await.map_err(|e| {
-        if resolve_errors.is_empty() {
-            e
-        } else {
-            e.context(resolve_errors.join("; "))
-        }
-    })?;
-    let diff = core.install_topology(topo);
-    if diff.is_empty() {
-        return Ok(false);
-    }
-    tracing::info!(version = core.topology_version(), ?diff, "topology changed");
-    // A demoted primary may still accept writes until it hears of the failover (a paused one
-    // that wakes up): drop our connections to it, so nothing queued there is acknowledged.
-    for (old, _) in &diff.failovers {
-        core.pool.close(old);
-    }
-    let topo = core.topology();
-    let keep = |a: &Addr| topo.nodes().any(|n| &n.addr == a) || sources.contains(a);
-    core.pool.retain(&keep);
-    core.health.retain(&keep);
-    Ok(true)
+    (sources, ResolveErrors(errors))
 }
 
 /// Queries `sources` in parallel, each under its own timeout, and picks a view: the one most

@@ -3,6 +3,8 @@
 //! Standalone mode is the same engine over a fixed one-shard topology, so every mode keeps the
 //! same invariants.
 
+mod health_check;
+pub use health_check::{HealthReport, NodeReport};
 mod pipeline;
 mod redirect;
 mod route;
@@ -32,6 +34,8 @@ use crate::Cmd;
 pub(crate) enum Mode {
     Cluster,
     Standalone,
+    /// A master and its replicas found through Sentinel: one shard, like standalone.
+    Sentinel,
 }
 
 /// Where one request goes.
@@ -48,8 +52,9 @@ pub(crate) enum Target {
 enum Route {
     /// Send it here.
     To(Addr),
-    /// The only node that can serve is marked failed: wait for a failover or its recovery.
-    Wait(Addr),
+    /// Nothing may serve it now (the primary is marked failed, or writes are held during a
+    /// failover): wait for the failover or the recovery. The error says why.
+    Wait(Error),
     /// No node is known for the target.
     Unknown,
 }
@@ -71,6 +76,7 @@ pub(crate) struct Core {
     closed: AtomicBool,
     round_robin: AtomicUsize,
     pub(crate) refresher: Option<Refresher>,
+    pub(crate) sentinel: Option<crate::sentinel::SentinelState>,
 }
 
 impl Core {
@@ -80,6 +86,7 @@ impl Core {
         seeds: Vec<Addr>,
         pool: Pool,
         topology: Topology,
+        sentinel: Option<crate::sentinel::SentinelState>,
         refresher: impl FnOnce(std::sync::Weak<Core>) -> Option<Refresher>,
     ) -> Arc<Core> {
         Arc::new_cyclic(|weak| Core {
@@ -96,6 +103,7 @@ impl Core {
             closed: AtomicBool::new(false),
             round_robin: AtomicUsize::new(0),
             refresher: refresher(weak.clone()),
+            sentinel,
         })
     }
 
@@ -213,7 +221,8 @@ impl Core {
         let Some(shard) = shard else {
             return Route::Unknown;
         };
-        if readonly && self.mode == Mode::Cluster && self.options.read_from != ReadFrom::Primary {
+        if readonly && self.mode != Mode::Standalone && self.options.read_from != ReadFrom::Primary
+        {
             let usable = |a: &Addr| !self.health.is_marked(a);
             let replicas: Vec<&Addr> = shard
                 .replicas
@@ -239,8 +248,20 @@ impl Core {
             }
         }
         let primary = &shard.primary.addr;
-        if self.health.is_marked(primary) {
-            Route::Wait(primary.clone())
+        // While our master's failover is announced, writes wait for the new master.
+        let fenced = !readonly && self.sentinel.as_ref().is_some_and(|s| s.is_fenced());
+        if fenced {
+            Route::Wait(Error::new(
+                ErrorKind::MasterDown,
+                Outcome::NotRun,
+                format!("write held: a failover of {primary} is under way"),
+            ))
+        } else if self.health.is_marked(primary) {
+            Route::Wait(Error::new(
+                ErrorKind::Connect,
+                Outcome::NotRun,
+                format!("{primary} is marked failed"),
+            ))
         } else {
             Route::To(primary.clone())
         }

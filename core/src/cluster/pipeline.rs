@@ -25,7 +25,7 @@ impl Core {
         for (i, c) in cmds.iter().enumerate() {
             let info = slot::command_info(c.args());
             let whole = info.routing == Routing::Keyed
-                && (self.mode == Mode::Standalone || info.split.is_none() || single_slot(c));
+                && (self.mode != Mode::Cluster || info.split.is_none() || single_slot(c));
             // Batched only where routing names a usable node now; the rest (marked nodes,
             // unknown slots, fan-outs, splits) take the single-request path with its waits.
             let route = whole

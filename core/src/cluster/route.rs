@@ -39,15 +39,10 @@ impl Core {
                 Some(a) => (a, true),
                 None => match self.route(&target, readonly) {
                     Route::To(a) => (a, false),
-                    Route::Wait(a) => {
-                        // The primary is marked failed: no new connection attempts to it; wait
-                        // for the failover (the refresher) or its recovery (the probe).
+                    Route::Wait(e) => {
+                        // No new connection attempts to a marked node, no write to a master
+                        // being failed over: wait for the refresher or the probe.
                         self.trigger_refresh(Trigger::ConnectionFailure);
-                        let e = Error::new(
-                            ErrorKind::Connect,
-                            Outcome::NotRun,
-                            format!("{a} is marked failed"),
-                        );
                         attempt += 1;
                         if !backoff(attempt, deadline).await {
                             return Err(deadline_error(e, may_have_run));

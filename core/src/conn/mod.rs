@@ -45,6 +45,38 @@ pub(crate) struct ConnConfig {
     pub select_db: bool,
 }
 
+/// A TCP connection with the handshake done, within `connect_timeout`: the base of a
+/// multiplexed [`Connection`], and of dedicated connections (Sentinel subscriptions).
+pub(crate) async fn open_stream(
+    addr: &Addr,
+    cfg: &ConnConfig,
+) -> Result<(TcpStream, crate::resp::Decoder)> {
+    let timeout = cfg.options.connect_timeout;
+    let fut = async {
+        let stream = TcpStream::connect((addr.host.as_str(), addr.port))
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Connect,
+                    Outcome::NotRun,
+                    format!("connect to {addr}: {e}"),
+                )
+            })?;
+        stream.set_nodelay(true).ok();
+        handshake::run(stream, cfg)
+            .await
+            .map_err(|e| e.context(format_args!("handshake with {addr}")))
+    };
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(
+            ErrorKind::Connect,
+            Outcome::NotRun,
+            format!("connect to {addr}: no answer within {timeout:?}"),
+        )),
+    }
+}
+
 /// A live connection to one node. Cheap to share behind an `Arc`; dropping the last handle
 /// closes the socket once queued requests are answered.
 #[derive(Debug)]
@@ -69,32 +101,7 @@ pub(crate) enum Shutdown {
 impl Connection {
     /// Connects, runs the handshake and starts the I/O tasks, all within `connect_timeout`.
     pub async fn connect(addr: &Addr, cfg: &ConnConfig) -> Result<Connection> {
-        let timeout = cfg.options.connect_timeout;
-        let fut = async {
-            let stream = TcpStream::connect((addr.host.as_str(), addr.port))
-                .await
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Connect,
-                        Outcome::NotRun,
-                        format!("connect to {addr}: {e}"),
-                    )
-                })?;
-            stream.set_nodelay(true).ok();
-            handshake::run(stream, cfg)
-                .await
-                .map_err(|e| e.context(format_args!("handshake with {addr}")))
-        };
-        let (stream, decoder) = match tokio::time::timeout(timeout, fut).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    Outcome::NotRun,
-                    format!("connect to {addr}: no answer within {timeout:?}"),
-                ))
-            }
-        };
+        let (stream, decoder) = open_stream(addr, cfg).await?;
         let (tx, rx) = mpsc::channel(cfg.options.max_inflight.clamp(1, 4096));
         let closed = Arc::new(AtomicBool::new(false));
         let (shutdown, shutdown_rx) = watch::channel(Shutdown::Running);
