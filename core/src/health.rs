@@ -30,12 +30,14 @@ pub(crate) struct Health {
     rtt: Mutex<HashMap<Addr, Duration>>,
 }
 
-/// How a failure counts against a node.
+/// How a failure counts against a node: `Some(permanent)` to mark it, `None` to not count it.
+/// A refused, unresolvable or reset connection is permanent; a connect that got no answer is
+/// transient; a connection the client closed itself, or a request never written, says
+/// nothing about the node.
 fn classify(e: &Error) -> Option<bool> {
-    match e.kind() {
-        ErrorKind::Connect => Some(!e.message().contains("no answer within")),
-        // "lost": the server side broke it (reset, EOF, failed write), not the client.
-        ErrorKind::Io if e.message().contains(" lost: ") => Some(true),
+    match (e.kind(), e.outcome()) {
+        (ErrorKind::Connect, _) => Some(!e.message().contains(crate::conn::NO_ANSWER)),
+        (ErrorKind::Io, Outcome::MayHaveRun) => Some(true),
         _ => None,
     }
 }

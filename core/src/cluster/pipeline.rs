@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::redirect::{classify, Reply};
 use super::{Core, Mode, Route, Target};
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
 use crate::resp::Value;
 use crate::slot::{self, Routing};
 use crate::topology::Addr;
@@ -82,10 +82,7 @@ impl Core {
             Err(e) => {
                 for &i in &idx {
                     let readonly = slot::command_info(cmds[i].args()).readonly;
-                    if e.outcome() == Outcome::NotRun
-                        || (e.kind() == crate::ErrorKind::Io
-                            && (readonly || self.options.retry_unsafe_writes))
-                    {
+                    if self.may_resend(&e, readonly) {
                         again.push(i);
                     } else {
                         out.push((i, Err(e.clone())));

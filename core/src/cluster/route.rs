@@ -122,14 +122,8 @@ impl Core {
                     };
                     return Err(e.with_outcome(outcome));
                 }
-                Err(e) if e.outcome() == Outcome::NotRun => e,
-                // A lost connection is worth a retry for a read (or a write, if the caller
-                // accepts duplicates); a malformed reply is not.
-                Err(e)
-                    if e.kind() == ErrorKind::Io
-                        && (readonly || self.options.retry_unsafe_writes) =>
-                {
-                    may_have_run = true;
+                Err(e) if self.may_resend(&e, readonly) => {
+                    may_have_run |= e.outcome() != Outcome::NotRun;
                     e
                 }
                 Err(e) => return Err(e),
@@ -149,6 +143,17 @@ impl Core {
                 return Err(deadline_error(err, may_have_run));
             }
         }
+    }
+}
+
+impl Core {
+    /// The one retry rule: an attempt may be sent again when it certainly did not run, or
+    /// when its connection was lost under a read (or a write, if the caller accepts
+    /// duplicates). A malformed reply or a server's final answer is never resent.
+    pub(super) fn may_resend(&self, e: &Error, readonly: bool) -> bool {
+        e.outcome() == Outcome::NotRun
+            || (matches!(e.kind(), ErrorKind::Io | ErrorKind::Closed)
+                && (readonly || self.options.retry_unsafe_writes))
     }
 }
 

@@ -136,7 +136,7 @@ async fn reader(
             r = r.read_buf(&mut buf) => r,
             why = shutdown_rx.wait_for(|s| *s != Shutdown::Running) => break match why.map(|w| *w) {
                 Ok(Shutdown::WriteFailed) => lost(&addr, "write failed"),
-                _ => Error::new(ErrorKind::Io, Outcome::MayHaveRun, format!("connection to {addr} closed by the client")),
+                _ => Error::new(ErrorKind::Closed, Outcome::MayHaveRun, format!("connection to {addr} closed by the client")),
             },
         };
         match n {

@@ -45,6 +45,9 @@ pub(crate) struct ConnConfig {
     pub select_db: bool,
 }
 
+/// The words of a connect that got no answer in time (a transient failure, unlike a refusal).
+pub(crate) const NO_ANSWER: &str = "no answer within";
+
 /// A TCP connection with the handshake done, within `connect_timeout`: the base of a
 /// multiplexed [`Connection`], and of dedicated connections (Sentinel subscriptions).
 pub(crate) async fn open_stream(
@@ -72,7 +75,7 @@ pub(crate) async fn open_stream(
         Err(_) => Err(Error::new(
             ErrorKind::Connect,
             Outcome::NotRun,
-            format!("connect to {addr}: no answer within {timeout:?}"),
+            format!("connect to {addr}: {NO_ANSWER} {timeout:?}"),
         )),
     }
 }
