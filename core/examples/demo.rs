@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slotwise::{cmd, Client, Options};
+use slotwise::{cmd, Client, Event, Options};
 
 #[tokio::main]
 async fn main() {
@@ -30,6 +30,30 @@ async fn main() {
     .await
     .expect("connect to the demo cluster");
 
+    // What the client itself saw, as it happened.
+    let mut events = client.events();
+    tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            let line = match e {
+                Event::Failover {
+                    old_primary,
+                    new_primary,
+                } => format!("failover seen: {old_primary} -> {new_primary}"),
+                Event::TopologyChanged { version, diff } => format!(
+                    "topology v{version}: {} slots moved, {} nodes added, {} removed",
+                    diff.slots_moved,
+                    diff.nodes_added.len(),
+                    diff.nodes_removed.len()
+                ),
+                Event::NodeFailed { addr, reason, .. } => {
+                    format!("node {addr} marked failed ({reason})")
+                }
+                Event::NodeRecovered { addr } => format!("node {addr} answers again"),
+                other => format!("{other:?}"),
+            };
+            println!("\n  << client: {line}");
+        }
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut tasks = Vec::new();

@@ -24,6 +24,8 @@ const TIMEOUTS_TO_MARK: u32 = 3;
 #[derive(Debug, Default)]
 pub(crate) struct Health {
     marks: Mutex<HashSet<Addr>>,
+    /// Fast path for every request: almost always, no node is marked.
+    any_marked: AtomicBool,
     timeouts: Mutex<HashMap<Addr, u32>>,
     /// Fast path: most requests succeed and most nodes never time out.
     any_timeouts: AtomicBool,
@@ -44,7 +46,7 @@ fn classify(e: &Error) -> Option<bool> {
 
 impl Health {
     pub fn is_marked(&self, addr: &Addr) -> bool {
-        self.lock_marks().contains(addr)
+        self.any_marked.load(Ordering::Acquire) && self.lock_marks().contains(addr)
     }
 
     pub fn marked(&self) -> Vec<Addr> {
@@ -68,8 +70,12 @@ impl Health {
             }
             None => return None,
         };
-        if !self.lock_marks().insert(addr.clone()) {
-            return None;
+        {
+            let mut marks = self.lock_marks();
+            if !marks.insert(addr.clone()) {
+                return None;
+            }
+            self.any_marked.store(true, Ordering::Release);
         }
         Some(Event::NodeFailed {
             addr: addr.clone(),
@@ -90,12 +96,19 @@ impl Health {
 
     /// Unmarks; true when the node was marked.
     pub fn clear(&self, addr: &Addr) -> bool {
-        self.lock_marks().remove(addr)
+        let mut marks = self.lock_marks();
+        let was = marks.remove(addr);
+        self.any_marked.store(!marks.is_empty(), Ordering::Release);
+        was
     }
 
     /// Forgets nodes that left the deployment, so nothing probes them any more.
     pub fn retain(&self, keep: &dyn Fn(&Addr) -> bool) {
-        self.lock_marks().retain(|a| keep(a));
+        {
+            let mut marks = self.lock_marks();
+            marks.retain(|a| keep(a));
+            self.any_marked.store(!marks.is_empty(), Ordering::Release);
+        }
         self.timeouts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -182,5 +195,62 @@ async fn measure(core: &Arc<Core>, addr: &Addr) {
         if !v.iter().any(|v| v.is_error()) {
             core.health.record_rtt(addr, started.elapsed());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> Error {
+        Error::new(
+            ErrorKind::Connect,
+            Outcome::NotRun,
+            "connect to a:1: Connection refused",
+        )
+    }
+
+    #[test]
+    fn marks_on_permanent_failures_and_counts_timeouts() {
+        let h = Health::default();
+        let a = Addr::new("127.0.0.1", 7000);
+        assert!(!h.is_marked(&a));
+        assert!(matches!(
+            h.failure(&a, &refused()),
+            Some(Event::NodeFailed {
+                permanent: true,
+                ..
+            })
+        ));
+        assert!(h.is_marked(&a));
+        assert!(h.failure(&a, &refused()).is_none(), "marked once");
+        assert!(h.clear(&a));
+        assert!(!h.is_marked(&a));
+
+        let slow = Error::new(ErrorKind::Timeout, Outcome::MayHaveRun, "no reply");
+        assert!(h.failure(&a, &slow).is_none());
+        h.success(&a);
+        assert!(h.failure(&a, &slow).is_none());
+        assert!(h.failure(&a, &slow).is_none());
+        assert!(matches!(
+            h.failure(&a, &slow),
+            Some(Event::NodeFailed {
+                permanent: false,
+                ..
+            })
+        ));
+
+        let ours = Error::new(
+            ErrorKind::Closed,
+            Outcome::MayHaveRun,
+            "closed by the client",
+        );
+        let b = Addr::new("127.0.0.1", 7001);
+        assert!(
+            h.failure(&b, &ours).is_none(),
+            "our own close says nothing about the node"
+        );
+        h.retain(&|x| x != &a);
+        assert!(!h.is_marked(&a));
     }
 }

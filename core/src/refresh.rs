@@ -323,3 +323,56 @@ fn is_unknown_command(msg: &[u8]) -> bool {
     let m = String::from_utf8_lossy(msg).to_ascii_lowercase();
     m.contains("unknown subcommand") || m.contains("unknown command")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::older_than;
+    use crate::topology::{Addr, Node, Role, Shard, Topology};
+
+    fn primary(id: &str, port: u16, epoch: u64) -> Node {
+        let mut n = Node::new(id, Addr::new("127.0.0.1", port), Role::Primary);
+        n.config_epoch = epoch;
+        n
+    }
+
+    fn replica(id: &str, port: u16) -> Node {
+        Node::new(id, Addr::new("127.0.0.1", port), Role::Replica)
+    }
+
+    #[test]
+    fn a_woken_old_primary_does_not_win_back_its_slots() {
+        // In use: B (epoch 7) took over from A (epoch 3) after a failover.
+        let current = Topology::from_shards(vec![Shard::new(
+            vec![(0, 16383)],
+            primary("B", 2, 7),
+            vec![replica("A", 1)],
+        )])
+        .unwrap();
+        // A wakes up and still claims the slots, with its old epoch; it knows B.
+        let stale = Topology::from_shards(vec![Shard::new(
+            vec![(0, 16383)],
+            primary("A", 1, 3),
+            vec![replica("B", 2)],
+        )])
+        .unwrap();
+        assert!(older_than(&stale, &current).is_some());
+        // The reverse, a newer epoch taking over, is a normal failover.
+        assert!(older_than(&current, &stale).is_none());
+        // A different cluster at the same addresses (the old owner's id is gone) is not older.
+        let rebuilt = Topology::from_shards(vec![Shard::new(
+            vec![(0, 16383)],
+            primary("C", 1, 1),
+            vec![],
+        )])
+        .unwrap();
+        assert!(older_than(&rebuilt, &current).is_none());
+        // Unknown epochs never block a view.
+        let unknown = Topology::from_shards(vec![Shard::new(
+            vec![(0, 16383)],
+            primary("A", 1, 0),
+            vec![replica("B", 2)],
+        )])
+        .unwrap();
+        assert!(older_than(&unknown, &current).is_none());
+    }
+}
