@@ -88,7 +88,7 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
             }
             _ => {
                 return Err(PyTypeError::new_err(format!(
-                    "unknown option {name:?}; known options: {}",
+                    "unknown option '{name}'; known options: {}",
                     NAMES.join(", ")
                 )))
             }

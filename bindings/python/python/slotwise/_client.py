@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from . import _commands, _url
 from ._slotwise import NativeClient, SlotwiseError
 
-Seeds = Union[str, Tuple[str, int], Iterable[Union[str, Tuple[str, int]]]]
+_Seeds = Union[str, Tuple[str, int], Iterable[Union[str, Tuple[str, int]]]]
 
 _PRIVATE = object()
 
@@ -96,7 +96,7 @@ class Client(_Base):
     __slots__ = ()
 
     @classmethod
-    def cluster(cls, seeds: Seeds, **options: Any) -> Client:
+    def cluster(cls, seeds: _Seeds, **options: Any) -> Client:
         """Connects to a cluster through any of ``seeds`` and discovers its topology."""
         return cls(NativeClient.cluster(_seeds(seeds), options), _PRIVATE)
 
@@ -151,7 +151,7 @@ class AsyncClient(_Base):
     __slots__ = ()
 
     @classmethod
-    async def cluster(cls, seeds: Seeds, **options: Any) -> AsyncClient:
+    async def cluster(cls, seeds: _Seeds, **options: Any) -> AsyncClient:
         """Connects to a cluster through any of ``seeds`` and discovers its topology."""
         native = await NativeClient.cluster_async(_seeds(seeds), options)
         return cls(native, _PRIVATE)
