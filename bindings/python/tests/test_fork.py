@@ -90,8 +90,8 @@ def test_fork_old_client_fails_clearly_new_client_works(seeds: list, key: Any) -
     parent.close()
 
 
-def test_fork_before_any_client(seeds: list, key: Any) -> None:
-    """A child forked from a parent that has a runtime but drops its client."""
+def test_fork_after_the_parent_dropped_its_client(seeds: list, key: Any) -> None:
+    """A parent that used and dropped a client (its runtime lives on) forks: the child works."""
     c = slotwise.Client.cluster(seeds)
     c.close()
     del c
