@@ -11,7 +11,7 @@ export SLOTWISE_HARNESS_ROOT ?= $(CURDIR)/target/slotwise-harness
 export RUST_TEST_THREADS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,8 +19,9 @@ help: ## list the targets
 build: ## build the workspace (release)
 	cargo build --workspace --release
 
-test: ## run every test against real Redis servers, then stop any server left behind
+test: ## run every test (Rust, then Python) against real Redis servers, then stop any server left behind
 	@rc=0; cargo test --workspace || rc=$$?; \
+	$(MAKE) --no-print-directory test-python || rc=$$?; \
 	$(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
 
@@ -35,3 +36,29 @@ demo: ## a live workload on a real 3x1 cluster through a failover
 
 clean-harness: ## stop every test deployment started from this checkout
 	$(HARNESS) stop-all
+
+# Python: one venv under target/ holds the build and test tools (maturin, ziglang for
+# manylinux wheels, pytest, mypy for the stub check) and the wheel under test.
+PYENV := $(CURDIR)/target/pyenv
+PY := $(PYENV)/bin/python
+PYTOOLS := maturin ziglang pytest mypy
+
+$(PYENV)/.tools:
+	python3 -m venv $(PYENV)
+	$(PY) -m pip install -q $(PYTOOLS)
+	touch $@
+
+pyenv: $(PYENV)/.tools ## create target/pyenv with the Python build and test tools
+
+wheel: $(PYENV)/.tools ## build the Python wheel (abi3, manylinux2014 via zig) into target/wheels
+	rm -f target/wheels/slotwise-*.whl
+	cd bindings/python && PATH=$(PYENV)/bin:$$PATH maturin build --release --zig \
+	    --compatibility manylinux2014 --out $(CURDIR)/target/wheels || \
+	  { echo "wheel: zig build failed; building a plain (non-manylinux) wheel" >&2; \
+	    PATH=$(PYENV)/bin:$$PATH maturin build --release --out $(CURDIR)/target/wheels; }
+
+test-python: wheel ## build the wheel, install it into target/pyenv, run the Python tests
+	$(PY) -m pip install -q --force-reinstall --no-deps target/wheels/slotwise-*.whl
+	@rc=0; cd bindings/python/tests && $(PY) -m pytest -q -p no:cacheprovider || rc=$$?; \
+	cd $(CURDIR) && $(HARNESS) stop-all >/dev/null || true; \
+	exit $$rc
