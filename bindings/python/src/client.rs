@@ -7,7 +7,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use slotwise::blocking;
 
 use crate::asyncio::{self, Deferred};
-use crate::{convert, errors, logging, options, pipeline, topology};
+use crate::{callbacks, convert, errors, logging, options, pipeline, report, topology};
 
 /// One connected client. Thread-safe: share it between threads freely.
 #[pyclass(frozen, module = "slotwise._slotwise")]
@@ -54,6 +54,44 @@ impl NativeClient {
         logging::refresh_level(py);
         let r = py.detach(|| blocking::block_on(slotwise::Client::standalone(&address, p.options)));
         wrap(py, r, p.decode)
+    }
+
+    /// Connects to the master the sentinels name for `service_name`, and follows it.
+    #[staticmethod]
+    #[pyo3(signature = (sentinels, service_name, options=None))]
+    fn sentinel(
+        py: Python<'_>,
+        sentinels: Vec<String>,
+        service_name: String,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let p = options::parse(options, false)?;
+        logging::refresh_level(py);
+        let r = py.detach(|| {
+            blocking::block_on(slotwise::Client::sentinel(
+                &sentinels,
+                &service_name,
+                p.options,
+            ))
+        });
+        wrap(py, r, p.decode)
+    }
+
+    /// `sentinel`, as an awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (sentinels, service_name, options=None))]
+    fn sentinel_async<'py>(
+        py: Python<'py>,
+        sentinels: Vec<String>,
+        service_name: String,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let p = options::parse(options, false)?;
+        logging::refresh_level(py);
+        asyncio::future(py, async move {
+            let r = slotwise::Client::sentinel(&sentinels, &service_name, p.options).await;
+            Deferred::new(move |py| wrap(py, r, p.decode))
+        })
     }
 
     /// `cluster`, as an awaitable.
@@ -167,6 +205,70 @@ impl NativeClient {
                 Ok(py.None())
             })
         })
+    }
+
+    /// Proves every primary accepts a write; a report dict (see `report::health`).
+    fn health_check<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let client = self.core(py)?;
+        let r = py.detach(|| blocking::block_on(client.health_check()));
+        report::health(py, &r.map_err(|e| errors::to_py(py, &e))?)
+    }
+
+    /// `health_check`, as an awaitable.
+    fn health_check_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.core(py)?;
+        asyncio::future(py, async move {
+            let r = client.health_check().await;
+            Deferred::new(move |py| {
+                Ok(report::health(py, &r.map_err(|e| errors::to_py(py, &e))?)?
+                    .into_any()
+                    .unbind())
+            })
+        })
+    }
+
+    /// The core's counters (no I/O).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let client = self.core(py)?;
+        report::metrics(py, &client.metrics())
+    }
+
+    /// Calls `callback(event_dict)` for every event from now on, on a background thread (never
+    /// the caller's). An exception in the callback is logged on the `slotwise` logger and
+    /// ignored: it cannot break the client.
+    fn on_event(&self, py: Python<'_>, callback: Py<PyAny>) -> PyResult<()> {
+        if !callback.bind(py).is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "on_event needs a callable",
+            ));
+        }
+        let mut events = self.core(py)?.events();
+        let callback = std::sync::Arc::new(callback);
+        blocking::runtime().spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let e = match events.recv().await {
+                    Ok(e) => e,
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "on_event callback too slow; events dropped");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                let callback = callback.clone();
+                // The GIL is taken on a blocking thread, never on a core worker.
+                let _ = tokio::task::spawn_blocking(move || {
+                    Python::attach(|py| {
+                        let called = report::event(py, &e).and_then(|d| callback.call1(py, (d,)));
+                        if let Err(err) = called {
+                            callbacks::report(py, "on_event", err);
+                        }
+                    })
+                })
+                .await;
+            }
+        });
+        Ok(())
     }
 
     /// Closes every connection; later calls raise `ClosedError`. Idempotent.

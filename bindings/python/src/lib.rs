@@ -3,12 +3,14 @@
 //! The Python half (`python/slotwise/`) builds the command methods on top of `execute`.
 
 mod asyncio;
+mod callbacks;
 mod client;
 mod convert;
 mod errors;
 mod logging;
 mod options;
 mod pipeline;
+mod report;
 mod topology;
 
 use pyo3::prelude::*;

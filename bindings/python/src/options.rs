@@ -8,7 +8,9 @@ use std::time::Duration;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
-use slotwise::{Options, Protocol};
+use slotwise::{Options, Protocol, ReadFrom};
+
+use crate::callbacks;
 
 /// Every accepted name, for error messages.
 const NAMES: &[&str] = &[
@@ -24,6 +26,17 @@ const NAMES: &[&str] = &[
     "max_redirects",
     "refresh_interval",
     "min_refresh_gap",
+    "read_from",
+    "address_remap",
+    "resolver",
+    "retry_unsafe_writes",
+    "probe_interval",
+    "topology_query_timeout",
+    "sentinel_username",
+    "sentinel_password",
+    "sentinel_poll_interval",
+    "sentinel_subscribe",
+    "failover_fence_timeout",
 ];
 
 /// Longest accepted duration option: anything longer is a unit mistake, not a wish.
@@ -80,11 +93,31 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
             }
             "max_inflight" => o.max_inflight = int(&name, &v, 1, 1 << 24)? as usize,
             "max_redirects" => o.max_redirects = int(&name, &v, 0, 1000)? as usize,
-            "decode_responses" => {
-                decode = v
-                    .cast::<PyBool>()
-                    .map_err(|_| wrong_type(&name, "a bool", &v))?
-                    .is_true()
+            "decode_responses" => decode = flag(&name, &v)?,
+            "retry_unsafe_writes" => o.retry_unsafe_writes = flag(&name, &v)?,
+            "sentinel_subscribe" => o.sentinel_subscribe = flag(&name, &v)?,
+            "probe_interval" => o.probe_interval = seconds(&name, &v, false)?,
+            "topology_query_timeout" => o.topology_query_timeout = seconds(&name, &v, false)?,
+            "sentinel_poll_interval" => o.sentinel_poll_interval = seconds(&name, &v, false)?,
+            "failover_fence_timeout" => o.failover_fence_timeout = seconds(&name, &v, false)?,
+            "sentinel_username" => o.sentinel_username = text(&name, &v)?,
+            "sentinel_password" => o.sentinel_password = text(&name, &v)?,
+            "address_remap" => callbacks::remap(&mut o, &v)?,
+            "resolver" => callbacks::resolver(&mut o, &v)?,
+            "read_from" => {
+                let policy = text(&name, &v)?.unwrap_or_default();
+                o.read_from = match policy.as_str() {
+                    "primary" => ReadFrom::Primary,
+                    "prefer_replica" => ReadFrom::PreferReplica,
+                    "replicas_round_robin" => ReadFrom::ReplicasRoundRobin,
+                    "lowest_latency" => ReadFrom::LowestLatency,
+                    _ => {
+                        return Err(PyValueError::new_err(format!(
+                            "option read_from must be 'primary', 'prefer_replica', \
+                             'replicas_round_robin' or 'lowest_latency', got '{policy}'"
+                        )))
+                    }
+                }
             }
             _ => {
                 return Err(PyTypeError::new_err(format!(
@@ -127,6 +160,12 @@ fn seconds(name: &str, v: &Bound<'_, PyAny>, zero_ok: bool) -> PyResult<Duration
         )));
     }
     Ok(d)
+}
+
+fn flag(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(v.cast::<PyBool>()
+        .map_err(|_| wrong_type(name, "a bool", v))?
+        .is_true())
 }
 
 fn text(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {

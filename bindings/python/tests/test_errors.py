@@ -112,7 +112,7 @@ def test_blackholed_seed_times_out() -> None:
         ({"max_inflight": 0}, ValueError, "max_inflight"),
         ({"max_redirects": 10**9}, ValueError, "max_redirects"),
         ({"request_timout": 1}, TypeError, "unknown option 'request_timout'"),
-        ({"read_from": "replica"}, TypeError, "unknown option"),
+        ({"read_from_replica": True}, TypeError, "unknown option"),
     ],
 )
 def test_bad_options(opts: dict, exc: type, match: str) -> None:

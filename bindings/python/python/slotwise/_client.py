@@ -6,7 +6,7 @@ for the sync client, the async client and both pipelines.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _commands, _url
 from ._slotwise import NativeClient, SlotwiseError
@@ -69,6 +69,21 @@ class _Base:
         """Closes every connection; later calls raise ``ClosedError``. Idempotent."""
         self._native.close()
 
+    def metrics(self) -> Dict[str, Any]:
+        """Counters of what the client did to follow the deployment (no I/O): ``refreshes`` by
+        trigger, ``topology_queries``, ``moved_redirects``, ``ask_redirects``, ``retries``,
+        ``nodes_marked``, and ``connects``/``probes`` per ``"host:port"``."""
+        return self._native.metrics()  # type: ignore[no-any-return]
+
+    def on_event(self, callback: Callable[[Dict[str, Any]], Any]) -> None:
+        """Calls ``callback(event)`` for every event from now on, on a background thread.
+        ``event["type"]`` is ``"topology"`` (with ``version``, ``slots_moved``, ``failovers``,
+        ``nodes_added``, ``nodes_removed``), ``"failover"`` (``old_primary``,
+        ``new_primary``), ``"node_failed"`` (``address``, ``reason``, ``permanent``),
+        ``"node_recovered"``, ``"sentinel_lost"`` or ``"sentinel_regained"`` (``address``).
+        An exception in the callback is logged on the ``slotwise`` logger and ignored."""
+        self._native.on_event(callback)
+
     def __repr__(self) -> str:
         shards = len(self._native.topology()["shards"]) if self._open() else "?"
         return f"<{type(self).__name__} shards={shards}>"
@@ -90,7 +105,15 @@ class Client(_Base):
     deadline of one request, retries included; default 5), ``connect_timeout`` (default 1),
     ``username``, ``password``, ``client_name``, ``db`` (standalone only), ``protocol`` (2 or
     3, default 3), ``decode_responses`` (replies as ``str``), ``max_inflight``,
-    ``max_redirects``, ``refresh_interval``, ``min_refresh_gap``.
+    ``max_redirects``, ``refresh_interval``, ``min_refresh_gap``; following the deployment:
+    ``read_from`` (``"primary"``, ``"prefer_replica"``, ``"replicas_round_robin"``,
+    ``"lowest_latency"``), ``address_remap`` (a dict ``{"host:port": "host:port"}`` or a
+    callable ``(host, port) -> "host:port" | None`` applied to every announced address),
+    ``resolver`` (a callable ``(host, port) -> ["host:port", ...]`` giving a startup node's
+    current addresses), ``retry_unsafe_writes``, ``probe_interval``,
+    ``topology_query_timeout``; Sentinel: ``sentinel_username``, ``sentinel_password``,
+    ``sentinel_poll_interval``, ``sentinel_subscribe``, ``failover_fence_timeout``.
+    Callables run on the client's background threads.
     """
 
     __slots__ = ()
@@ -106,13 +129,28 @@ class Client(_Base):
         return cls(NativeClient.standalone(_address(address), options), _PRIVATE)
 
     @classmethod
+    def sentinel(cls, sentinels: _Seeds, service_name: str, **options: Any) -> Client:
+        """Connects to the master the sentinels name for ``service_name`` (verified with
+        ROLE) and follows it through failovers; writes are held while one is under way."""
+        return cls(NativeClient.sentinel(_seeds(sentinels), service_name, options), _PRIVATE)
+
+    @classmethod
     def from_url(cls, url: str, **options: Any) -> Client:
         """Connects as ``url`` says (see ``slotwise.connect``)."""
         t = _url.parse(url)
         opts = {**t.options, **options}
+        if t.service is not None:
+            return cls.sentinel(t.addresses, t.service, **opts)
         if t.cluster:
             return cls.cluster(t.addresses, **opts)
         return cls.standalone(t.addresses[0], **opts)
+
+    def health_check(self) -> Dict[str, Any]:
+        """Proves that every primary accepts a write (a short-lived probe key):
+        ``{"healthy": bool, "uncovered_slots": int, "nodes": [{"address", "ok", "latency",
+        "error"}]}``. Unhealthy when a primary is read-only (it was demoted), does not
+        answer, or a slot has no primary."""
+        return self._native.health_check()  # type: ignore[no-any-return]
 
     def execute(self, *args: Any) -> Any:
         """Runs any command: ``execute("SET", "k", "v")``. Arguments are bytes, str (sent as
@@ -163,10 +201,23 @@ class AsyncClient(_Base):
         return cls(native, _PRIVATE)
 
     @classmethod
+    async def sentinel(cls, sentinels: _Seeds, service_name: str, **options: Any) -> AsyncClient:
+        """Connects to the master the sentinels name for ``service_name``; see
+        ``Client.sentinel``."""
+        native = await NativeClient.sentinel_async(_seeds(sentinels), service_name, options)
+        return cls(native, _PRIVATE)
+
+    async def health_check(self) -> Dict[str, Any]:
+        """Proves that every primary accepts a write; see ``Client.health_check``."""
+        return await self._native.health_check_async()  # type: ignore[no-any-return]
+
+    @classmethod
     async def from_url(cls, url: str, **options: Any) -> AsyncClient:
         """Connects as ``url`` says (see ``slotwise.connect``)."""
         t = _url.parse(url)
         opts = {**t.options, **options}
+        if t.service is not None:
+            return await cls.sentinel(t.addresses, t.service, **opts)
         if t.cluster:
             return await cls.cluster(t.addresses, **opts)
         return await cls.standalone(t.addresses[0], **opts)
@@ -297,6 +348,7 @@ _commands.install(AsyncClient, _commands.async_method)
 
 def connect(url: str, **options: Any) -> Client:
     """A ``Client`` for ``url``: ``redis://[user:password@]host:port[/db]`` for one server,
-    ``redis+cluster://[user:password@]host:port,host:port`` for a cluster; options as query
+    ``redis+cluster://[user:password@]host:port,host:port`` for a cluster,
+    ``redis+sentinel://host:port,host:port/service_name[/db]`` for Sentinel; options as query
     parameters (``?request_timeout=2&decode_responses=true``) or keyword arguments."""
     return Client.from_url(url, **options)
