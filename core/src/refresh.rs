@@ -6,7 +6,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
@@ -166,31 +166,60 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
 /// sources agree on, then the one with newer config epochs, then the one covering more slots.
 /// A view that would hand a slot back to a primary with an older epoch than its owner in
 /// `current` is refused (a paused primary that wakes up still claiming its slots).
+///
+/// A source that hangs must not hold the refresh up to its query timeout: once the first
+/// usable view is in, the others get a short grace (a tenth of the query timeout, or as long
+/// as the first answer took if that was longer) to add their votes, and the rest are dropped.
 async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<Topology> {
     let timeout = core.options.topology_query_timeout;
-    let answers = join_all(sources.iter().map(|a| async move {
-        let deadline = Instant::now() + timeout;
-        match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                Outcome::NotRun,
-                format!("{a}: no topology reply in {timeout:?}"),
-            )),
-        }
-    }))
-    .await;
+    let started = Instant::now();
+    let mut answers: FuturesUnordered<_> = sources
+        .iter()
+        .map(|a| async move {
+            let deadline = Instant::now() + timeout;
+            let answer = match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    Outcome::NotRun,
+                    format!("{a}: no topology reply in {timeout:?}"),
+                )),
+            };
+            (a, answer)
+        })
+        .collect();
     let mut views: Vec<(Topology, usize)> = Vec::new();
     let mut errors = Vec::new();
-    for (addr, answer) in sources.iter().zip(answers) {
+    let mut cutoff: Option<Instant> = None;
+    loop {
+        let next = match cutoff {
+            None => answers.next().await,
+            Some(c) => match tokio::time::timeout_at(c, answers.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    errors.push(format!(
+                        "{} source(s) not waited for after the first usable view",
+                        answers.len()
+                    ));
+                    break;
+                }
+            },
+        };
+        let Some((addr, answer)) = next else { break };
         match answer {
             Ok(t) if t.covered_slots() == 0 => errors.push(format!("{addr}: serves no slots")),
             Ok(t) => match older_than(&t, current) {
                 Some(why) => errors.push(format!("{addr}: stale view ignored ({why})")),
-                None => match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
-                    Some((_, votes)) => *votes += 1,
-                    None => views.push((t, 1)),
-                },
+                None => {
+                    match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
+                        Some((_, votes)) => *votes += 1,
+                        None => views.push((t, 1)),
+                    }
+                    if cutoff.is_none() {
+                        let grace = (timeout / 10).max(started.elapsed());
+                        cutoff = Some(Instant::now() + grace);
+                    }
+                }
             },
             Err(e) => errors.push(e.to_string()),
         }
