@@ -111,8 +111,9 @@ async fn run(
     }
 }
 
-/// Asks a random sample of known, unmarked nodes plus every startup node (re-resolved), in
-/// parallel, and installs the view they agree on. Returns true when routing changed.
+/// Asks a random sample of known, unmarked nodes plus every unmarked startup node
+/// (re-resolved), in parallel, and installs the view they agree on. Returns true when routing
+/// changed.
 pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
     let mut sources: Vec<Addr> = core
         .topology()
@@ -123,6 +124,9 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
     sources.shuffle(&mut rand::thread_rng());
     sources.truncate(SAMPLE);
     let mut resolve_errors = Vec::new();
+    // Startup nodes that are marked failed are skipped like marked known nodes (the probe
+    // restores them), unless nothing else is left to ask.
+    let mut marked_seeds = Vec::new();
     for seed in &core.seeds {
         let resolved = match &core.options.resolver {
             Some(resolve) => resolve(seed).unwrap_or_else(|e| {
@@ -132,10 +136,17 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
             None => vec![seed.clone()],
         };
         for a in resolved {
-            if !sources.contains(&a) {
+            if core.health.is_marked(&a) {
+                marked_seeds.push(a);
+            } else if !sources.contains(&a) {
                 sources.push(a);
             }
         }
+    }
+    if sources.is_empty() {
+        sources = std::mem::take(&mut marked_seeds);
+        sources.sort();
+        sources.dedup();
     }
     let current = core.topology();
     let topo = discover(core, &sources, &current).await.map_err(|e| {
@@ -156,7 +167,9 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
         core.pool.close(old);
     }
     let topo = core.topology();
-    let keep = |a: &Addr| topo.nodes().any(|n| &n.addr == a) || sources.contains(a);
+    let keep = |a: &Addr| {
+        topo.nodes().any(|n| &n.addr == a) || sources.contains(a) || marked_seeds.contains(a)
+    };
     core.pool.retain(&keep);
     core.health.retain(&keep);
     Ok(true)
