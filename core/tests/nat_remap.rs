@@ -99,7 +99,9 @@ async fn nat_hostnames_remapped_through_failover_and_redirects() {
         "a Failover event names the announced old and new primary"
     );
 
-    // A slot migration: ASK while keys move, MOVED after.
+    // A slot migration: ASK while keys move, MOVED after (once the failover has settled
+    // on every node).
+    tokio::task::block_in_place(|| d.wait_ok(30));
     let followed_move = move_slot(&d, &client, &load.tags[1], &load.tags[2]).await;
     let ops = load.ops();
     eventually("the workload goes on", Duration::from_secs(10), || {

@@ -245,11 +245,20 @@ pub fn migrate_slots(d: &Deployment, from: usize, to: usize, slots: &[u16]) {
             }
             let mut m = args(&["MIGRATE", &host, &port, "", "0", "5000", "KEYS"]);
             m.extend(keys);
-            let r = src.pipeline(&[m]).pop().unwrap();
-            assert!(
-                r == Resp::Simple("OK".into()) || r == Resp::Simple("NOKEY".into()),
-                "MIGRATE slot {s}: {r:?}"
-            );
+            // A node that just saw a failover may call the cluster down for a moment: an
+            // operator retries.
+            let t0 = std::time::Instant::now();
+            loop {
+                let r = src.pipeline(std::slice::from_ref(&m)).pop().unwrap();
+                if r == Resp::Simple("OK".into()) || r == Resp::Simple("NOKEY".into()) {
+                    break;
+                }
+                assert!(
+                    r.text().contains("CLUSTERDOWN") && t0.elapsed() < Duration::from_secs(10),
+                    "MIGRATE slot {s}: {r:?}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
     check("NODE on the target", dst.pipeline(&each("NODE", &dst_id)));
