@@ -16,7 +16,7 @@ use crate::cmd;
 use crate::error::{Error, ErrorKind, Outcome};
 use crate::events::Event;
 use crate::metrics::Trigger;
-use crate::topology::Addr;
+use crate::topology::{Addr, NodeHealth};
 
 /// Consecutive request timeouts after which a node is marked (transiently).
 const TIMEOUTS_TO_MARK: u32 = 3;
@@ -181,7 +181,34 @@ async fn probe(core: &Arc<Core>, addr: &Addr) {
         tracing::info!(%addr, "node answers again");
         core.emit(Event::NodeRecovered { addr: addr.clone() });
         core.trigger_refresh(Trigger::NodeRecovered);
+        follow_recovery(core, addr.clone());
     }
+}
+
+/// Refreshes after a node recovered, backing off, until the cluster reports it online (or it
+/// is marked again, or it left). The cluster's view lags behind the probe: its failure flag
+/// is cleared a moment later, and a restarted replica shows as loading until it has synced.
+/// Without this, the refresh the recovery triggers would see it still failed and routing
+/// would leave it unused until the periodic refresh.
+fn follow_recovery(core: &Arc<Core>, addr: Addr) {
+    let core = Arc::downgrade(core);
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(250);
+        for _ in 0..6 {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+            let Some(core) = core.upgrade() else { return };
+            if core.check_open().is_err() || core.health.is_marked(&addr) {
+                return;
+            }
+            let topo = core.topology();
+            let node = topo.nodes().find(|n| n.addr == addr);
+            if node.is_none_or(|n| n.health == NodeHealth::Online) {
+                return;
+            }
+            core.trigger_refresh(Trigger::NodeRecovered);
+        }
+    });
 }
 
 async fn measure(core: &Arc<Core>, addr: &Addr) {

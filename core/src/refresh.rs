@@ -6,7 +6,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
@@ -119,12 +119,14 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
             s.sentinels.clone(),
         ),
         None => {
-            let (sources, resolve_errors) = cluster_sources(core);
+            let sources = cluster_sources(core);
             let current = core.topology();
-            let topo = discover(core, &sources, &current)
+            let topo = discover(core, &sources.ask, &current)
                 .await
-                .map_err(|e| resolve_errors.apply(e))?;
-            (topo, sources)
+                .map_err(|e| sources.resolve_errors.apply(e))?;
+            let mut keep = sources.ask;
+            keep.extend(sources.marked_seeds);
+            (topo, keep)
         }
     };
     let before = core.topology();
@@ -165,8 +167,18 @@ impl ResolveErrors {
     }
 }
 
-/// A random sample of known, unmarked nodes plus every startup node (re-resolved).
-fn cluster_sources(core: &Core) -> (Vec<Addr>, ResolveErrors) {
+/// Whom a cluster refresh asks.
+struct Sources {
+    /// A random sample of known, unmarked nodes plus every unmarked startup node (re-resolved).
+    ask: Vec<Addr>,
+    /// Startup nodes left out because they are marked: kept (with their marks) all the same.
+    marked_seeds: Vec<Addr>,
+    resolve_errors: ResolveErrors,
+}
+
+/// A random sample of known, unmarked nodes plus every unmarked startup node (re-resolved);
+/// marked startup nodes only when nothing else is left.
+fn cluster_sources(core: &Core) -> Sources {
     let mut sources: Vec<Addr> = core
         .topology()
         .nodes()
@@ -176,6 +188,9 @@ fn cluster_sources(core: &Core) -> (Vec<Addr>, ResolveErrors) {
     sources.shuffle(&mut rand::thread_rng());
     sources.truncate(SAMPLE);
     let mut errors = Vec::new();
+    // Startup nodes that are marked failed are skipped like marked known nodes (the probe
+    // restores them), unless nothing else is left to ask.
+    let mut marked_seeds = Vec::new();
     for seed in &core.seeds {
         let resolved = match &core.options.resolver {
             Some(resolve) => resolve(seed).unwrap_or_else(|e| {
@@ -185,43 +200,83 @@ fn cluster_sources(core: &Core) -> (Vec<Addr>, ResolveErrors) {
             None => vec![seed.clone()],
         };
         for a in resolved {
-            if !sources.contains(&a) {
+            if core.health.is_marked(&a) {
+                marked_seeds.push(a);
+            } else if !sources.contains(&a) {
                 sources.push(a);
             }
         }
     }
-    (sources, ResolveErrors(errors))
+    if sources.is_empty() {
+        sources = std::mem::take(&mut marked_seeds);
+        sources.sort();
+        sources.dedup();
+    }
+    Sources {
+        ask: sources,
+        marked_seeds,
+        resolve_errors: ResolveErrors(errors),
+    }
 }
 
 /// Queries `sources` in parallel, each under its own timeout, and picks a view: the one most
 /// sources agree on, then the one with newer config epochs, then the one covering more slots.
 /// A view that would hand a slot back to a primary with an older epoch than its owner in
 /// `current` is refused (a paused primary that wakes up still claiming its slots).
+///
+/// A source that hangs must not hold the refresh up to its query timeout: once the first
+/// usable view is in, the others get a short grace (a tenth of the query timeout, or as long
+/// as the first answer took if that was longer) to add their votes, and the rest are dropped.
 async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<Topology> {
     let timeout = core.options.topology_query_timeout;
-    let answers = join_all(sources.iter().map(|a| async move {
-        let deadline = Instant::now() + timeout;
-        match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                Outcome::NotRun,
-                format!("{a}: no topology reply in {timeout:?}"),
-            )),
-        }
-    }))
-    .await;
+    let started = Instant::now();
+    let mut answers: FuturesUnordered<_> = sources
+        .iter()
+        .map(|a| async move {
+            let deadline = Instant::now() + timeout;
+            let answer = match tokio::time::timeout_at(deadline, query(core, a, deadline)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    Outcome::NotRun,
+                    format!("{a}: no topology reply in {timeout:?}"),
+                )),
+            };
+            (a, answer)
+        })
+        .collect();
     let mut views: Vec<(Topology, usize)> = Vec::new();
     let mut errors = Vec::new();
-    for (addr, answer) in sources.iter().zip(answers) {
+    let mut cutoff: Option<Instant> = None;
+    loop {
+        let next = match cutoff {
+            None => answers.next().await,
+            Some(c) => match tokio::time::timeout_at(c, answers.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    errors.push(format!(
+                        "{} source(s) not waited for after the first usable view",
+                        answers.len()
+                    ));
+                    break;
+                }
+            },
+        };
+        let Some((addr, answer)) = next else { break };
         match answer {
             Ok(t) if t.covered_slots() == 0 => errors.push(format!("{addr}: serves no slots")),
             Ok(t) => match older_than(&t, current) {
                 Some(why) => errors.push(format!("{addr}: stale view ignored ({why})")),
-                None => match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
-                    Some((_, votes)) => *votes += 1,
-                    None => views.push((t, 1)),
-                },
+                None => {
+                    match views.iter_mut().find(|(v, _)| v.same_routing(&t)) {
+                        Some((_, votes)) => *votes += 1,
+                        None => views.push((t, 1)),
+                    }
+                    if cutoff.is_none() {
+                        let grace = (timeout / 10).max(started.elapsed());
+                        cutoff = Some(Instant::now() + grace);
+                    }
+                }
             },
             Err(e) => errors.push(e.to_string()),
         }

@@ -330,7 +330,13 @@ impl Core {
                     .await
             }
             Routing::AllNodes(merge) => {
-                let nodes: Vec<Addr> = self.topology().nodes().map(|n| n.addr.clone()).collect();
+                // Every node that can answer: not failed in the cluster's view, not marked.
+                let nodes: Vec<Addr> = self
+                    .topology()
+                    .nodes()
+                    .filter(|n| n.health != NodeHealth::Failed && !self.health.is_marked(&n.addr))
+                    .map(|n| n.addr.clone())
+                    .collect();
                 self.fan_out(cmd, nodes, merge, info.readonly, deadline)
                     .await
             }

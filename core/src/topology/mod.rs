@@ -248,9 +248,14 @@ impl Topology {
         }
     }
 
-    /// Every shard's primary.
+    /// The primaries that serve slots. A shard without slots is left out: after a failover
+    /// `CLUSTER SHARDS` still lists the failed old primary as the primary of an empty shard,
+    /// and nothing (fan-out, health checks, "is it still a primary?") must count it.
     pub fn primaries(&self) -> impl Iterator<Item = &Node> {
-        self.shards.iter().map(|s| &s.primary)
+        self.shards
+            .iter()
+            .filter(|s| !s.slots.is_empty())
+            .map(|s| &s.primary)
     }
 
     /// Every node, primaries and replicas.

@@ -47,6 +47,10 @@ struct Shared {
     last_ok: HashMap<String, Instant>,
     max_gap: HashMap<String, Duration>,
     ops: u64,
+    /// Every acknowledged write: key, value, when the acknowledgement arrived.
+    acks: Vec<(String, u64, Instant)>,
+    /// Every write that failed with an unknown outcome: key, value.
+    unknown: Vec<(String, u64)>,
 }
 
 pub struct Workload {
@@ -64,6 +68,11 @@ pub struct Report {
     pub acked: HashMap<String, (u64, bool)>,
     /// Per shard tag: the longest time between two successful operations.
     pub max_gap: HashMap<String, Duration>,
+    /// Every acknowledged write: key, value (unique per worker), when the acknowledgement
+    /// arrived. Lets a test ask which server acknowledged what, and when.
+    pub acks: Vec<(String, u64, Instant)>,
+    /// Every write that failed saying it may have run: key, value.
+    pub unknown: Vec<(String, u64)>,
 }
 
 impl Report {
@@ -108,11 +117,46 @@ impl Workload {
             wrong: s.wrong,
             acked: s.acked,
             max_gap: s.max_gap,
+            acks: s.acks,
+            unknown: s.unknown,
         }
     }
 
     pub fn ops(&self) -> u64 {
         self.shared.lock().unwrap().ops
+    }
+
+    /// Failed operations so far.
+    pub fn failures(&self) -> usize {
+        self.shared.lock().unwrap().failures.len()
+    }
+
+    /// True when the shard of `tag` completed an operation successfully at or after `t`.
+    pub fn tag_served_since(&self, tag: &str, t: Instant) -> bool {
+        self.shared
+            .lock()
+            .unwrap()
+            .last_ok
+            .get(tag)
+            .is_some_and(|ok| *ok >= t)
+    }
+
+    /// True when every shard tag completed an operation successfully at or after `t`.
+    pub fn served_since(&self, t: Instant) -> bool {
+        let s = self.shared.lock().unwrap();
+        self.tags
+            .iter()
+            .all(|tag| s.last_ok.get(tag).is_some_and(|ok| *ok >= t))
+    }
+
+    /// Waits until every shard was served at or after `t`; returns the time from `t` until
+    /// that was seen (polled every 20 ms). Panics after `timeout`.
+    pub async fn wait_all_served(&self, t: Instant, timeout: Duration) -> Duration {
+        eventually("every shard is served again", timeout, || {
+            self.served_since(t)
+        })
+        .await;
+        t.elapsed()
     }
 }
 
@@ -138,12 +182,14 @@ async fn worker(
                 Ok(_) => {
                     s.ops += 1;
                     s.acked.insert(key.clone(), (value, false));
+                    s.acks.push((key.clone(), value, now));
                     note_ok(&mut s, &tag, now);
                     known.insert(key.clone(), (Some(value), None));
                 }
                 Err(e) => {
                     s.failures.push((now, format!("SET {key}"), e.clone()));
                     if e.may_have_run() {
+                        s.unknown.push((key.clone(), value));
                         if let Some(a) = s.acked.get_mut(&key) {
                             a.1 = true;
                         }
