@@ -11,7 +11,7 @@ export SLOTWISE_HARNESS_ROOT ?= $(CURDIR)/target/slotwise-harness
 export RUST_TEST_THREADS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,3 +62,11 @@ test-python: wheel ## build the wheel, install it into target/pyenv, run the Pyt
 	@rc=0; cd bindings/python/tests && $(PY) -m pytest -q -p no:cacheprovider || rc=$$?; \
 	cd $(CURDIR) && $(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
+
+# Benchmarks are not tests: they install the peers they compare against into their own venv.
+BENCHENV := target/benchenv
+bench-python: wheel ## slotwise vs redis-py (hiredis) vs valkey-glide on one loopback cluster
+	test -x $(BENCHENV)/bin/python || python3 -m venv $(BENCHENV)
+	$(BENCHENV)/bin/python -m pip install -q "redis[hiredis]" valkey-glide
+	$(BENCHENV)/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/slotwise-*.whl
+	$(BENCHENV)/bin/python bench/python/peers.py
