@@ -4,6 +4,7 @@
 //!
 //! Start with [`Client::cluster`] or [`Client::standalone`]; build commands with [`cmd`].
 
+pub mod blocking;
 mod client;
 mod cluster;
 pub mod cmd;

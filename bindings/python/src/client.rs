@@ -1,0 +1,186 @@
+//! `NativeClient`: the core client behind `slotwise.Client` and `slotwise.AsyncClient`. Each
+//! method converts its arguments, calls the core (blocking calls with the GIL released, async
+//! calls as asyncio futures) and converts the result back.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use slotwise::blocking;
+
+use crate::asyncio::{self, Deferred};
+use crate::{convert, errors, logging, options, pipeline, topology};
+
+/// One connected client. Thread-safe: share it between threads freely.
+#[pyclass(frozen, module = "slotwise._slotwise")]
+#[derive(Debug)]
+pub struct NativeClient {
+    inner: blocking::Client,
+    decode: bool,
+}
+
+fn wrap(
+    py: Python<'_>,
+    r: slotwise::Result<slotwise::Client>,
+    decode: bool,
+) -> PyResult<Py<PyAny>> {
+    let inner = blocking::Client::from(r.map_err(|e| errors::to_py(py, &e))?);
+    Ok(Py::new(py, NativeClient { inner, decode })?.into_any())
+}
+
+#[pymethods]
+impl NativeClient {
+    /// Connects to a cluster through any of `seeds` (`"host:port"` strings).
+    #[staticmethod]
+    #[pyo3(signature = (seeds, options=None))]
+    fn cluster(
+        py: Python<'_>,
+        seeds: Vec<String>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let p = options::parse(options, true)?;
+        logging::refresh_level(py);
+        let r = py.detach(|| blocking::block_on(slotwise::Client::cluster(&seeds, p.options)));
+        wrap(py, r, p.decode)
+    }
+
+    /// Connects to one server at `address` (`"host:port"`).
+    #[staticmethod]
+    #[pyo3(signature = (address, options=None))]
+    fn standalone(
+        py: Python<'_>,
+        address: String,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let p = options::parse(options, false)?;
+        logging::refresh_level(py);
+        let r = py.detach(|| blocking::block_on(slotwise::Client::standalone(&address, p.options)));
+        wrap(py, r, p.decode)
+    }
+
+    /// `cluster`, as an awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (seeds, options=None))]
+    fn cluster_async<'py>(
+        py: Python<'py>,
+        seeds: Vec<String>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let p = options::parse(options, true)?;
+        logging::refresh_level(py);
+        asyncio::future(py, async move {
+            let r = slotwise::Client::cluster(&seeds, p.options).await;
+            Deferred::new(move |py| wrap(py, r, p.decode))
+        })
+    }
+
+    /// `standalone`, as an awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (address, options=None))]
+    fn standalone_async<'py>(
+        py: Python<'py>,
+        address: String,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let p = options::parse(options, false)?;
+        logging::refresh_level(py);
+        asyncio::future(py, async move {
+            let r = slotwise::Client::standalone(&address, p.options).await;
+            Deferred::new(move |py| wrap(py, r, p.decode))
+        })
+    }
+
+    /// Whether replies are decoded to `str`.
+    #[getter]
+    fn decode_responses(&self) -> bool {
+        self.decode
+    }
+
+    /// Runs one command (a tuple of arguments) and returns its reply.
+    fn execute(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let cmd = convert::to_cmd(args)?;
+        let r = py.detach(|| self.inner.execute(cmd));
+        convert::to_py(py, r.map_err(|e| errors::to_py(py, &e))?, self.decode)
+    }
+
+    /// `execute`, as an awaitable.
+    fn execute_async<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let cmd = convert::to_cmd(args)?;
+        let client = self.core(py)?;
+        let decode = self.decode;
+        asyncio::future(py, async move {
+            let r = client.execute(cmd).await;
+            Deferred::new(move |py| {
+                convert::to_py(py, r.map_err(|e| errors::to_py(py, &e))?, decode)
+            })
+        })
+    }
+
+    /// Runs a list of argument tuples as one pipeline; a failed command's exception instance
+    /// stands in its place.
+    fn pipeline(&self, py: Python<'_>, cmds: &Bound<'_, PyList>) -> PyResult<Py<PyAny>> {
+        let cmds = pipeline::to_cmds(cmds)?;
+        let r = py.detach(|| self.inner.pipeline(cmds));
+        pipeline::to_py(py, r.map_err(|e| errors::to_py(py, &e))?, self.decode)
+    }
+
+    /// `pipeline`, as an awaitable.
+    fn pipeline_async<'py>(
+        &self,
+        py: Python<'py>,
+        cmds: &Bound<'py, PyList>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let cmds = pipeline::to_cmds(cmds)?;
+        let client = self.core(py)?;
+        let decode = self.decode;
+        asyncio::future(py, async move {
+            let mut p = client.pipeline();
+            for c in cmds {
+                p.add(c);
+            }
+            let replies = p.execute().await;
+            Deferred::new(move |py| pipeline::to_py(py, replies, decode))
+        })
+    }
+
+    /// The topology in use, as plain dicts (no I/O).
+    fn topology<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let client = self.core(py)?;
+        topology::to_py(py, &client.topology(), client.topology_version())
+    }
+
+    /// Re-reads the cluster topology now and waits for it.
+    fn refresh_topology(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.refresh_topology())
+            .map_err(|e| errors::to_py(py, &e))
+    }
+
+    /// `refresh_topology`, as an awaitable.
+    fn refresh_topology_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.core(py)?;
+        asyncio::future(py, async move {
+            let r = client.refresh_topology().await;
+            Deferred::new(move |py| {
+                r.map_err(|e| errors::to_py(py, &e))?;
+                Ok(py.None())
+            })
+        })
+    }
+
+    /// Closes every connection; later calls raise `ClosedError`. Idempotent.
+    fn close(&self) {
+        self.inner.close();
+    }
+}
+
+impl NativeClient {
+    /// The core client for an async call (fails in a forked child).
+    fn core(&self, py: Python<'_>) -> PyResult<slotwise::Client> {
+        self.inner
+            .client()
+            .cloned()
+            .map_err(|e| errors::to_py(py, &e))
+    }
+}

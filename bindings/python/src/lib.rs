@@ -1,0 +1,23 @@
+//! `slotwise._slotwise`: the compiled half of the Python package. Each file converts one
+//! concern between Python and the core; no client logic lives here (see STYLE.md rule 1).
+//! The Python half (`python/slotwise/`) builds the command methods on top of `execute`.
+
+mod asyncio;
+mod client;
+mod convert;
+mod errors;
+mod logging;
+mod options;
+mod pipeline;
+mod topology;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    m.add_class::<client::NativeClient>()?;
+    logging::install(m.py());
+    Ok(())
+}
