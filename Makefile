@@ -68,7 +68,7 @@ header: ## regenerate include/slotwise.h (commit the result)
 
 test-c: ffi ## C tests against a real cluster and Sentinel deployment, then once under valgrind
 	@mkdir -p target/c
-	$(CC) $(C_TEST_FLAGS) tests/c/test_slotwise.c -o target/c/test_slotwise \
+	$(CC) $(C_TEST_FLAGS) tests/c/*.c -o target/c/test_slotwise \
 		-L$(FFI_STAGE)/lib -lslotwise -Wl,-rpath,$(CURDIR)/$(FFI_STAGE)/lib
 	$(CC) $(C_TEST_FLAGS) examples/c/hello.c -o target/c/hello \
 		-L$(FFI_STAGE)/lib -lslotwise -Wl,-rpath,$(CURDIR)/$(FFI_STAGE)/lib

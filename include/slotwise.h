@@ -723,9 +723,10 @@ slotwise_status slotwise_client_standalone(const struct slotwise_options *option
 /**
  * Closes the client and frees it: the event callback is removed first (when this returns it
  * is not running and will not run again), then every connection is closed. Pipelines of this
- * client stay valid but fail with `SLOTWISE_STATUS_CLOSED`; asynchronous commands still in
- * flight complete, most with `SLOTWISE_STATUS_CLOSED`, and their callbacks are still called
- * exactly once. NULL is a no-op.
+ * client stay valid but fail with `SLOTWISE_STATUS_CLOSED`. Asynchronous commands still in
+ * flight complete and their callbacks are still called exactly once: with their reply, or
+ * with `SLOTWISE_STATUS_CLOSED` (not sent yet) or `SLOTWISE_STATUS_IO` (its connection was
+ * closed under it; it may have run). NULL is a no-op.
  *
  * Call it once, after every other call on this client has returned. It may be called from
  * the client's own event callback.
@@ -778,7 +779,7 @@ slotwise_status slotwise_client_refresh_topology(const struct slotwise_client *c
  * returns) and returns at once; `callback` receives the outcome later, with `user_data`.
  *
  * Returns `SLOTWISE_STATUS_OK` when the command was queued: the callback will then be called
- * exactly once, even if the client is freed meanwhile (with `SLOTWISE_STATUS_CLOSED` then).
+ * exactly once, even if the client is freed meanwhile (see `slotwise_client_free`).
  * Any other status means the command was not queued and the callback will not be called.
  *
  * Thread-safe; may be called from inside a reply callback. `user_data` must stay valid until

@@ -37,7 +37,7 @@ pub type slotwise_reply_callback = Option<
 /// returns) and returns at once; `callback` receives the outcome later, with `user_data`.
 ///
 /// Returns `SLOTWISE_STATUS_OK` when the command was queued: the callback will then be called
-/// exactly once, even if the client is freed meanwhile (with `SLOTWISE_STATUS_CLOSED` then).
+/// exactly once, even if the client is freed meanwhile (see `slotwise_client_free`).
 /// Any other status means the command was not queued and the callback will not be called.
 ///
 /// Thread-safe; may be called from inside a reply callback. `user_data` must stay valid until

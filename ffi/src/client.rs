@@ -138,9 +138,10 @@ pub unsafe extern "C" fn slotwise_client_standalone(
 
 /// Closes the client and frees it: the event callback is removed first (when this returns it
 /// is not running and will not run again), then every connection is closed. Pipelines of this
-/// client stay valid but fail with `SLOTWISE_STATUS_CLOSED`; asynchronous commands still in
-/// flight complete, most with `SLOTWISE_STATUS_CLOSED`, and their callbacks are still called
-/// exactly once. NULL is a no-op.
+/// client stay valid but fail with `SLOTWISE_STATUS_CLOSED`. Asynchronous commands still in
+/// flight complete and their callbacks are still called exactly once: with their reply, or
+/// with `SLOTWISE_STATUS_CLOSED` (not sent yet) or `SLOTWISE_STATUS_IO` (its connection was
+/// closed under it; it may have run). NULL is a no-op.
 ///
 /// Call it once, after every other call on this client has returned. It may be called from
 /// the client's own event callback.
