@@ -729,7 +729,9 @@ slotwise_status slotwise_client_standalone(const struct slotwise_options *option
  * closed under it; it may have run). NULL is a no-op.
  *
  * Call it once, after every other call on this client has returned. It may be called from
- * the client's own event callback.
+ * the client's own event callback, but not from a reply callback: it waits for a running
+ * event callback, which may itself be waiting on the runtime thread that runs the reply
+ * callback.
  */
 void slotwise_client_free(struct slotwise_client *client);
 
@@ -918,7 +920,8 @@ void slotwise_reply_free(struct slotwise_reply *reply);
  *
  * `user_data` is passed back untouched; it must stay valid, and usable from the event thread,
  * until the callback is replaced or removed, or the client freed. Thread-safe; may be called
- * from inside the event callback (to replace or remove it).
+ * from inside the event callback (to replace or remove it), but not from a reply callback
+ * (see `slotwise_client_free`).
  */
 slotwise_status slotwise_client_set_event_callback(const struct slotwise_client *client,
                                                    slotwise_event_callback callback,

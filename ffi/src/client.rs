@@ -144,7 +144,9 @@ pub unsafe extern "C" fn slotwise_client_standalone(
 /// closed under it; it may have run). NULL is a no-op.
 ///
 /// Call it once, after every other call on this client has returned. It may be called from
-/// the client's own event callback.
+/// the client's own event callback, but not from a reply callback: it waits for a running
+/// event callback, which may itself be waiting on the runtime thread that runs the reply
+/// callback.
 #[no_mangle]
 pub unsafe extern "C" fn slotwise_client_free(client: *mut slotwise_client) {
     boundary(|| {

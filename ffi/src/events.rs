@@ -225,7 +225,8 @@ impl Subscription {
 ///
 /// `user_data` is passed back untouched; it must stay valid, and usable from the event thread,
 /// until the callback is replaced or removed, or the client freed. Thread-safe; may be called
-/// from inside the event callback (to replace or remove it).
+/// from inside the event callback (to replace or remove it), but not from a reply callback
+/// (see `slotwise_client_free`).
 #[no_mangle]
 pub unsafe extern "C" fn slotwise_client_set_event_callback(
     client: *const slotwise_client,
