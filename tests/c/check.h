@@ -71,7 +71,8 @@ void test_async_then_free(const char *seeds);
 /* test_modes.c */
 void test_remap_and_resolver(const char *seeds);
 void test_standalone(const char *addr);
-void test_sentinel(const char *sentinels, const char *service);
+void test_sentinel(const char *sentinels, const char *service, const char *victim, const char *kill_cmd,
+                   const char *restart_cmd);
 void test_failover_events(const char *seeds, const char *replica, const char *old_primary);
 
 #endif

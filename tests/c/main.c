@@ -6,6 +6,9 @@
  *   SLOTWISE_TEST_REPLICA_OF  its primary ("host:port")
  *   SLOTWISE_TEST_SENTINELS   sentinels of a Sentinel deployment (optional)
  *   SLOTWISE_TEST_SERVICE     its service name
+ *   SLOTWISE_TEST_SENTINEL_VICTIM, _KILL, _RESTART
+ *                             one sentinel's address and shell commands that stop and
+ *                             restart it (optional)
  *   SLOTWISE_TEST_SLOW        set under valgrind: longer waits and timeouts
  *
  * The test files (test_*.c) share check.h. Prints one line per failed check and closes with
@@ -63,7 +66,8 @@ int main(void) {
   }
   if (sentinels && service) {
     printf("sentinel\n");
-    test_sentinel(sentinels, service);
+    test_sentinel(sentinels, service, getenv("SLOTWISE_TEST_SENTINEL_VICTIM"),
+                  getenv("SLOTWISE_TEST_SENTINEL_KILL"), getenv("SLOTWISE_TEST_SENTINEL_RESTART"));
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

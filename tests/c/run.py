@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -29,6 +30,11 @@ def harness(*args: str) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"harness {args[0]} failed: {doc.get('error', out.returncode)}")
     return doc
+
+
+def shell(cmd: list[str], sub: str) -> str:
+    """A shell line running harness subcommand `sub` with cmd's arguments, output discarded."""
+    return " ".join(shlex.quote(a) for a in [cmd[0], cmd[1], sub, *cmd[2:]]) + " >/dev/null 2>&1"
 
 
 def addr(node: dict) -> str:
@@ -94,6 +100,13 @@ def main() -> int:
             "SLOTWISE_TEST_REPLICA_OF": addr(primary),
             "SLOTWISE_TEST_SENTINELS": ",".join(sentinel["seeds"]),
             "SLOTWISE_TEST_SERVICE": sentinel.get("service", "mymaster"),
+        })
+        victim = [n for n in sentinel["nodes"] if n["role"] == "sentinel"][-1]
+        node_cmd = [sys.executable, HARNESS, "--dir", sentinel["dir"], "--index", str(victim["index"])]
+        env.update({
+            "SLOTWISE_TEST_SENTINEL_VICTIM": addr(victim),
+            "SLOTWISE_TEST_SENTINEL_KILL": shell(node_cmd, "kill-node"),
+            "SLOTWISE_TEST_SENTINEL_RESTART": shell(node_cmd, "restart-node"),
         })
         cmd = [os.path.abspath(args.program)]
         if args.valgrind:

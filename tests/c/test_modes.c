@@ -87,7 +87,46 @@ void test_standalone(const char *addr) {
   slotwise_client_free(c);
 }
 
-void test_sentinel(const char *sentinels, const char *service) {
+/* What a Sentinel client's event callback saw of one sentinel. */
+struct sentinel_events {
+  pthread_mutex_t lock;
+  const char *victim;
+  int lost, regained;
+};
+
+static void sentinel_event_cb(void *ud, const slotwise_event *ev) {
+  struct sentinel_events *st = ud;
+  slotwise_event_type t = SLOTWISE_EVENT_TYPE_UNKNOWN;
+  const uint8_t *p = NULL, *why = NULL;
+  size_t n = 0, why_len = 0;
+  char addr[64] = {0};
+  slotwise_event_get_type(ev, &t);
+  if (slotwise_event_get_address(ev, &p, &n) == SLOTWISE_STATUS_OK) copy_bytes(addr, sizeof addr, p, n);
+  pthread_mutex_lock(&st->lock);
+  if (strcmp(addr, st->victim) == 0) {
+    if (t == SLOTWISE_EVENT_TYPE_SENTINEL_LOST && slotwise_event_get_reason(ev, &why, &why_len) == SLOTWISE_STATUS_OK)
+      st->lost++;
+    if (t == SLOTWISE_EVENT_TYPE_SENTINEL_REGAINED) st->regained++;
+  }
+  pthread_mutex_unlock(&st->lock);
+}
+
+/* Waits until `*counter` (under `lock`) is positive; false on timeout. */
+static int wait_positive(pthread_mutex_t *lock, const int *counter, double seconds) {
+  double deadline = now_s() + seconds;
+  for (;;) {
+    pthread_mutex_lock(lock);
+    int v = *counter;
+    pthread_mutex_unlock(lock);
+    if (v > 0) return 1;
+    if (now_s() > deadline) return 0;
+    sleep_ms(50);
+  }
+}
+
+void test_sentinel(const char *sentinels, const char *service, const char *victim, const char *kill_cmd,
+                   const char *restart_cmd) {
+  static struct sentinel_events st = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
   slotwise_options *o = options_with_seeds(sentinels);
   slotwise_client *c = NULL;
   slotwise_reply *r = NULL;
@@ -99,6 +138,17 @@ void test_sentinel(const char *sentinels, const char *service) {
     CHECK_STATUS(RUN(c, &r, "GET", "sentinel:k"), SLOTWISE_STATUS_OK);
     CHECK(bytes_eq(r, "v"));
     slotwise_reply_free(r);
+    if (victim && kill_cmd && restart_cmd) {
+      /* One sentinel goes away and comes back: both are announced, with its address. */
+      st.victim = victim;
+      CHECK_STATUS(slotwise_client_set_event_callback(c, sentinel_event_cb, &st), SLOTWISE_STATUS_OK);
+      CHECK(system(kill_cmd) == 0);
+      CHECK(wait_positive(&st.lock, &st.lost, slow ? 60 : 15));
+      CHECK_STATUS(RUN(c, &r, "GET", "sentinel:k"), SLOTWISE_STATUS_OK); /* the others suffice */
+      slotwise_reply_free(r);
+      CHECK(system(restart_cmd) == 0);
+      CHECK(wait_positive(&st.lock, &st.regained, slow ? 60 : 15));
+    }
     slotwise_client_free(c);
   }
   /* A service the sentinels do not know. */
@@ -110,7 +160,6 @@ void test_sentinel(const char *sentinels, const char *service) {
   slotwise_client_free(c);
   slotwise_options_free(o);
 }
-
 
 struct events {
   pthread_mutex_t lock;
