@@ -11,7 +11,7 @@ export SLOTWISE_HARNESS_ROOT ?= $(CURDIR)/target/slotwise-harness
 export RUST_TEST_THREADS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,9 +19,10 @@ help: ## list the targets
 build: ## build the workspace (release)
 	cargo build --workspace --release
 
-test: ## run every test (Rust, then Python) against real Redis servers, then stop any server left behind
+test: ## run every test (Rust, Python, C) against real Redis servers, then stop any server left behind
 	@rc=0; cargo test --workspace || rc=$$?; \
 	$(MAKE) --no-print-directory test-python || rc=$$?; \
+	$(MAKE) --no-print-directory test-c || rc=$$?; \
 	$(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
 
@@ -70,3 +71,54 @@ bench-python: wheel ## slotwise vs redis-py (hiredis) vs valkey-glide on one loo
 	$(BENCHENV)/bin/python -m pip install -q "redis[hiredis]" valkey-glide
 	$(BENCHENV)/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/slotwise-*.whl
 	$(BENCHENV)/bin/python bench/python/peers.py
+
+# ---- C ABI (ffi/): libslotwise.so / libslotwise.a and include/slotwise.h
+VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+ABI_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+# The build tree laid out as an install (lib/ with the SONAME links), so tests and examples
+# link exactly as an installed copy would.
+FFI_STAGE := target/ffi
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+# What the static library needs besides itself (rustc --print native-static-libs, Linux).
+FFI_LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+C_TEST_FLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -pthread -Iinclude
+
+ffi-lib:
+	cargo build -p slotwise-ffi --release
+	@mkdir -p $(FFI_STAGE)/lib
+	cp -f target/release/libslotwise.so $(FFI_STAGE)/lib/libslotwise.so.$(VERSION)
+	cp -f target/release/libslotwise.a $(FFI_STAGE)/lib/libslotwise.a
+	ln -sf libslotwise.so.$(VERSION) $(FFI_STAGE)/lib/libslotwise.so.$(ABI_MAJOR)
+	ln -sf libslotwise.so.$(ABI_MAJOR) $(FFI_STAGE)/lib/libslotwise.so
+
+ffi: ffi-lib check-header ## build the C library (release) and check include/slotwise.h for drift
+
+check-header: ## fail when include/slotwise.h differs from a fresh cbindgen run or Cargo.toml's version
+	cargo test -p slotwise-ffi --release --lib
+
+header: ## regenerate include/slotwise.h (commit the result)
+	SLOTWISE_BLESS_HEADER=1 cargo test -p slotwise-ffi --release --lib committed_header
+
+test-c: ffi ## C tests against a real cluster and Sentinel deployment, then once under valgrind
+	@mkdir -p target/c
+	$(CC) $(C_TEST_FLAGS) tests/c/*.c -o target/c/test_slotwise \
+		-L$(FFI_STAGE)/lib -lslotwise -Wl,-rpath,$(CURDIR)/$(FFI_STAGE)/lib
+	$(CC) $(C_TEST_FLAGS) examples/c/hello.c -o target/c/hello \
+		-L$(FFI_STAGE)/lib -lslotwise -Wl,-rpath,$(CURDIR)/$(FFI_STAGE)/lib
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -Iinclude examples/cpp/hello.cpp -o target/c/hello-cpp \
+		-L$(FFI_STAGE)/lib -lslotwise -Wl,-rpath,$(CURDIR)/$(FFI_STAGE)/lib
+	python3 tests/c/run.py target/c/test_slotwise
+	python3 tests/c/run.py --valgrind target/c/test_slotwise
+
+install: ffi-lib ## install header, libraries and slotwise.pc under PREFIX (default /usr/local)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/slotwise.h $(DESTDIR)$(INCLUDEDIR)/slotwise.h
+	install -m 755 $(FFI_STAGE)/lib/libslotwise.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(FFI_STAGE)/lib/libslotwise.a $(DESTDIR)$(LIBDIR)/
+	ln -sf libslotwise.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libslotwise.so.$(ABI_MAJOR)
+	ln -sf libslotwise.so.$(ABI_MAJOR) $(DESTDIR)$(LIBDIR)/libslotwise.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(FFI_LIBS_PRIVATE)|' \
+		ffi/slotwise.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/slotwise.pc

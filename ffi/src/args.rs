@@ -1,0 +1,175 @@
+//! Arguments from C: opaque handles, out-params, (pointer, length) bytes and commands. Every
+//! pointer is checked for NULL here, so a NULL becomes `SLOTWISE_STATUS_NULL_ARGUMENT` with the
+//! parameter's name, never a crash.
+
+use std::ffi::c_void;
+
+use slotwise::{Addr, Cmd};
+
+use crate::error::Failure;
+use crate::status::slotwise_status;
+
+/// An opaque C type and the Rust type behind its pointers (the rustls-ffi "castable" idea):
+/// C only ever sees `*mut Self`, which is really a `*mut Self::Inner`.
+pub(crate) trait Handle {
+    type Inner;
+}
+
+/// Moves `inner` to the heap; the caller (C) owns the result until it passes it to `free`.
+pub(crate) fn into_raw<H: Handle>(inner: H::Inner) -> *mut H {
+    Box::into_raw(Box::new(inner)).cast()
+}
+
+/// Borrows what a handle points at.
+///
+/// # Safety
+/// `p` is NULL or a pointer handed out for `H` and not yet freed.
+pub(crate) unsafe fn get<'a, H: Handle>(p: *const H, name: &str) -> Result<&'a H::Inner, Failure> {
+    // SAFETY: per this function's contract.
+    unsafe { p.cast::<H::Inner>().as_ref() }.ok_or_else(|| Failure::null(name))
+}
+
+/// Mutably borrows what a handle points at.
+///
+/// # Safety
+/// `p` is NULL or a pointer handed out for `H`, not yet freed and not used by another thread.
+pub(crate) unsafe fn get_mut<'a, H: Handle>(
+    p: *mut H,
+    name: &str,
+) -> Result<&'a mut H::Inner, Failure> {
+    // SAFETY: per this function's contract.
+    unsafe { p.cast::<H::Inner>().as_mut() }.ok_or_else(|| Failure::null(name))
+}
+
+/// Takes back and drops a handle; NULL is a no-op.
+///
+/// # Safety
+/// `p` is NULL or a pointer handed out by [`into_raw`] for `H`, not yet freed.
+pub(crate) unsafe fn free<H: Handle>(p: *mut H) {
+    if !p.is_null() {
+        // SAFETY: per this function's contract.
+        drop(unsafe { Box::from_raw(p.cast::<H::Inner>()) });
+    }
+}
+
+/// An out-param, set to its "nothing" value at once so C never reads garbage after a failure.
+pub(crate) struct Out<'a, T>(&'a mut T);
+
+impl<T> Out<'_, T> {
+    pub fn write(self, v: T) {
+        *self.0 = v;
+    }
+}
+
+/// Checks an out-param and resets it to `empty`.
+///
+/// # Safety
+/// `p` is NULL or valid for writes of a `T`.
+pub(crate) unsafe fn out<'a, T>(p: *mut T, name: &str, empty: T) -> Result<Out<'a, T>, Failure> {
+    // SAFETY: per this function's contract.
+    let r = unsafe { p.as_mut() }.ok_or_else(|| Failure::null(name))?;
+    *r = empty;
+    Ok(Out(r))
+}
+
+/// A (pointer, length) byte argument; NULL is accepted when `len` is 0.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `len` bytes for `'a`.
+pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if p.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Failure::null(name))
+        };
+    }
+    // SAFETY: per this function's contract.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// A (pointer, length) UTF-8 text argument.
+///
+/// # Safety
+/// As for [`bytes`].
+pub(crate) unsafe fn text<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a str, Failure> {
+    // SAFETY: per this function's contract.
+    let b = unsafe { bytes(p, len, name) }?;
+    std::str::from_utf8(b).map_err(|_| {
+        Failure::new(
+            slotwise_status::InvalidUtf8,
+            format!("argument {name} is not valid UTF-8"),
+        )
+    })
+}
+
+/// A `host:port` (or `[ipv6]:port`) address argument.
+///
+/// # Safety
+/// As for [`bytes`].
+pub(crate) unsafe fn addr(p: *const u8, len: usize, name: &str) -> Result<Addr, Failure> {
+    // SAFETY: per this function's contract.
+    let s = unsafe { text(p, len, name) }?;
+    Ok(Addr::parse(s)?)
+}
+
+/// A command from `argc` arguments, argument `i` being `argv[i]` with `argv_len[i]` bytes.
+/// The bytes are copied: C may reuse its buffers as soon as the call returns.
+///
+/// # Safety
+/// `argv` and `argv_len` are NULL or point at `argc` elements; each `argv[i]` is NULL (only
+/// with length 0) or valid for `argv_len[i]` bytes.
+pub(crate) unsafe fn command(
+    argc: usize,
+    argv: *const *const u8,
+    argv_len: *const usize,
+) -> Result<Cmd, Failure> {
+    if argc == 0 {
+        return Err(Failure::invalid(
+            "argc must be at least 1 (the command name)",
+        ));
+    }
+    if argv.is_null() {
+        return Err(Failure::null("argv"));
+    }
+    if argv_len.is_null() {
+        return Err(Failure::null("argv_len"));
+    }
+    // SAFETY: per this function's contract, both arrays hold argc elements.
+    let (ptrs, lens) = unsafe {
+        (
+            std::slice::from_raw_parts(argv, argc),
+            std::slice::from_raw_parts(argv_len, argc),
+        )
+    };
+    let mut cmd = Cmd::new();
+    for (i, (&p, &len)) in ptrs.iter().zip(lens).enumerate() {
+        // SAFETY: per this function's contract.
+        let arg = unsafe { bytes(p, len, &format!("argv[{i}]")) }?;
+        cmd.push(arg);
+    }
+    Ok(cmd)
+}
+
+/// A C `void *user_data`, passed back untouched to the C callback it came with. The C side
+/// promises (in the header) that it may be used from the threads that call the callback.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UserData(*mut c_void);
+
+// SAFETY: slotwise never dereferences it; whether the pointee may be used from another thread
+// is the C caller's promise, documented on every function that takes a user_data.
+unsafe impl Send for UserData {}
+// SAFETY: as above.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    pub fn new(p: *mut c_void) -> Self {
+        UserData(p)
+    }
+
+    /// The pointer. A method, not a field access, so closures capture the whole (Send)
+    /// wrapper rather than the raw pointer inside it.
+    pub fn get(self) -> *mut c_void {
+        self.0
+    }
+}
