@@ -56,16 +56,7 @@ async fn graceful_failover_under_load_fails_no_operation() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let report = load.stop().await;
 
-    assert!(
-        report.failures.is_empty(),
-        "failed operations: {:#?}",
-        report.failures
-    );
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_clean();
     assert!(report.ops > 1000, "workload ran: {}", report.ops);
     let lost = verify_acked(&client, &report).await;
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
@@ -145,11 +136,7 @@ async fn primary_killed_only_in_flight_operations_fail_and_say_they_may_have_run
             "only writes of unknown outcome fail: {what}: {e:?}"
         );
     }
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_no_wrong_answers();
     let lost = verify_acked(&client, &report).await;
     // Redis replication is asynchronous: a write the killed primary acknowledged but had not
     // yet sent to its replica is lost by the server itself. Report it; never hide it.

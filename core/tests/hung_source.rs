@@ -64,11 +64,7 @@ async fn a_hung_topology_source_does_not_delay_recovery_from_a_failover_elsewher
         "more failures than requests in flight: {:#?}",
         report.failures
     );
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_no_wrong_answers();
     let lost = verify_acked(&client, &report).await;
     println!(
         "MEASURE hung source: ops={} failed={} promoted_after_kill={:?} \

@@ -18,19 +18,6 @@ fn announced(d: &Deployment, i: usize) -> String {
     d.nodes[i].announced.clone().expect("an announced address")
 }
 
-fn check(report: &workload::Report) {
-    assert!(
-        report.failures.is_empty(),
-        "failed operations: {:#?}",
-        report.failures
-    );
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
-}
-
 /// Moves `tag`'s slot from its primary to the primary of `to_tag`, under the workload, and
 /// waits until the client routes it there. Returns how long the client took after the move.
 async fn move_slot(d: &Deployment, client: &Client, tag: &str, to_tag: &str) -> Duration {
@@ -109,7 +96,7 @@ async fn nat_hostnames_remapped_through_failover_and_redirects() {
     })
     .await;
     let report = load.stop().await;
-    check(&report);
+    report.assert_clean();
     let lost = verify_acked(&client, &report).await;
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
     let topo = client.topology();
@@ -160,7 +147,7 @@ async fn nat_ports_remapped_through_redirects() {
     })
     .await;
     let report = load.stop().await;
-    check(&report);
+    report.assert_clean();
     let lost = verify_acked(&client, &report).await;
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
     let announced_addrs: Vec<String> = (0..d.nodes.len()).map(|i| announced(&d, i)).collect();

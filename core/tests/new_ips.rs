@@ -61,16 +61,7 @@ async fn recovers(client: &Client, d: &Deployment, what: &str, moves_took: Durat
     })
     .await;
     let report = load.stop().await;
-    assert!(
-        report.failures.is_empty(),
-        "failed operations: {:#?}",
-        report.failures
-    );
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_clean();
     let lost = verify_acked(client, &report).await;
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
     let m = client.metrics();

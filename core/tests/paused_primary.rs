@@ -132,11 +132,7 @@ async fn paused_primary_that_wakes_up_serves_nothing_as_primary() {
     for (_, what, e) in &report.failures {
         assert!(what.starts_with("SET") && e.may_have_run(), "{what}: {e:?}");
     }
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_no_wrong_answers();
     let lost = verify_acked(&client, &report).await;
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
     println!(

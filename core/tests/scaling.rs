@@ -118,16 +118,7 @@ async fn scale_out_and_in_under_load_fails_nothing_and_drops_the_removed_node() 
         after, before,
         "(connects, probes) to the removed node {new_addr} after the refresh"
     );
-    assert!(
-        report.failures.is_empty(),
-        "failed operations: {:#?}",
-        report.failures
-    );
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_clean();
     let lost = verify_acked(&client, &report).await;
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:#?}");
     let m = client.metrics();

@@ -117,11 +117,7 @@ async fn sentinel_failover_under_writes_loses_no_acknowledged_write() {
             "only writes in flight at the switch may fail: {what}: {e:?}"
         );
     }
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_no_wrong_answers();
     // Every acknowledged write must be on the new master: none was acknowledged by the old
     // master after the promotion (those are lost when it resyncs).
     let lost = verify_acked(&client, &report).await;
@@ -175,11 +171,7 @@ async fn sentinel_master_killed_the_client_follows_the_promotion() {
         );
     }
     assert!(report.failures.len() <= 4, "{:#?}", report.failures);
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_no_wrong_answers();
     println!(
         "MEASURE sentinel master kill: ops={} failed={} client_followed_after={followed:?} longest_pause={:?}",
         report.ops,
@@ -223,11 +215,7 @@ async fn lost_switch_master_message_the_poll_and_readonly_still_move_the_client(
     for (_, what, e) in &report.failures {
         assert!(e.may_have_run(), "{what}: {e:?}");
     }
-    assert!(
-        report.wrong.is_empty(),
-        "wrong answers: {:#?}",
-        report.wrong
-    );
+    report.assert_no_wrong_answers();
     let lost = verify_acked(&client, &report).await;
     let (p_at, _) = promoted
         .lock()

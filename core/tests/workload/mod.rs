@@ -76,6 +76,23 @@ pub struct Report {
 }
 
 impl Report {
+    /// No operation failed and every answer was right.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        assert!(
+            self.failures.is_empty(),
+            "failed operations: {:#?}",
+            self.failures
+        );
+        self.assert_no_wrong_answers();
+    }
+
+    /// Every answer was right (failures may be allowed by the caller).
+    #[track_caller]
+    pub fn assert_no_wrong_answers(&self) {
+        assert!(self.wrong.is_empty(), "wrong answers: {:#?}", self.wrong);
+    }
+
     pub fn worst_gap(&self) -> Duration {
         self.max_gap.values().copied().max().unwrap_or_default()
     }
