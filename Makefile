@@ -11,7 +11,7 @@ export SLOTWISE_HARNESS_ROOT ?= $(CURDIR)/target/slotwise-harness
 export RUST_TEST_THREADS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv node node-deps test-node npm-pack
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv node node-deps test-node npm-pack bench-node
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -92,3 +92,9 @@ npm-pack: node ## target/npm/slotwise-<version>.tgz: the npm package with the pr
 	cd $(NODE_DIR) && for f in *.node; do strip --strip-debug -o $(NPM_STAGE)/$$f $$f; done
 	cd $(NPM_STAGE) && npm pack --pack-destination $(CURDIR)/target/npm
 	@ls -l $(CURDIR)/target/npm/*.tgz
+
+BENCH_NODE_DEPS := $(CURDIR)/target/bench-node
+
+bench-node: node ## 50-concurrent GET/SET ops/s, slotwise vs ioredis Cluster, on one 3x1 cluster (not a test)
+	@test -d $(BENCH_NODE_DEPS)/node_modules/ioredis || npm install --prefix $(BENCH_NODE_DEPS) --no-audit --no-fund --no-save ioredis
+	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) node bench/node/ops.js
