@@ -264,9 +264,10 @@ ${methods(() => 'this')}
  * redis://[[user]:password@]host[:port][/db] (one server),
  * redis+cluster://host:port,host:port (a cluster),
  * redis+sentinel://host:port,host:port/serviceName (Sentinel);
- * query options (?requestTimeout=2000&...) and \`options\` (which win) as for Client.
+ * query options (?requestTimeout=2000&...) and \`options\` (which win) as for Client. String
+ * replies are Buffers when returnBuffers is set in either.
  */
-export declare function connect(url: string, options?: Options): Promise<Client<string> | Client<Buffer>>;
+export declare function connect(url: string, options?: Options): Promise<Client<string | Buffer>>;
 
 /** The core's stable error names (ErrorKind). */
 export type ErrorCode =
