@@ -11,7 +11,7 @@ export SLOTWISE_HARNESS_ROOT ?= $(CURDIR)/target/slotwise-harness
 export RUST_TEST_THREADS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,10 +19,11 @@ help: ## list the targets
 build: ## build the workspace (release)
 	cargo build --workspace --release
 
-test: ## run every test (Rust, Python, C) against real Redis servers, then stop any server left behind
+test: ## run every test (Rust, Python, C, Node) against real Redis servers, then stop any server left behind
 	@rc=0; cargo test --workspace || rc=$$?; \
 	$(MAKE) --no-print-directory test-python || rc=$$?; \
 	$(MAKE) --no-print-directory test-c || rc=$$?; \
+	$(MAKE) --no-print-directory test-node || rc=$$?; \
 	$(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
 
@@ -122,3 +123,38 @@ install: ffi-lib ## install header, libraries and slotwise.pc under PREFIX (defa
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(FFI_LIBS_PRIVATE)|' \
 		ffi/slotwise.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/slotwise.pc
+
+# Node: the napi CLI (and the type checker the tests use) come from bindings/node's committed
+# package-lock.json via `npm ci`; the addon is built once in release and the tests iterate on it.
+NODE_DIR := $(CURDIR)/bindings/node
+NPX := cd $(NODE_DIR) && npx --no-install
+
+$(NODE_DIR)/node_modules/.ci-done: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: $(NODE_DIR)/node_modules/.ci-done ## npm ci the Node build and test tools
+
+node: node-deps ## build the Node addon (release) and regenerate native.d.ts and index.d.ts
+	$(NPX) napi build --platform --release --js native.js --dts native.d.ts
+	cd $(NODE_DIR) && node scripts/gen-dts.js
+
+test-node: npm-pack ## build the addon and the npm tarball, run the Node tests (node --test) against real servers
+	@rc=0; cd $(NODE_DIR) && node --test --test-concurrency=1 test/ || rc=$$?; \
+	cd $(CURDIR) && $(HARNESS) stop-all >/dev/null || true; \
+	exit $$rc
+
+NPM_STAGE := $(CURDIR)/target/npm/stage
+
+npm-pack: node ## target/npm/slotwise-<version>.tgz: the npm package with the prebuilt addon for this platform
+	rm -rf $(CURDIR)/target/npm && mkdir -p $(NPM_STAGE)
+	cd $(NODE_DIR) && cp -r package.json README.md index.js index.d.ts native.js native.d.ts lib $(NPM_STAGE)/
+	cd $(NODE_DIR) && for f in *.node; do strip --strip-debug -o $(NPM_STAGE)/$$f $$f; done
+	cd $(NPM_STAGE) && npm pack --pack-destination $(CURDIR)/target/npm
+	@ls -l $(CURDIR)/target/npm/*.tgz
+
+BENCH_NODE_DEPS := $(CURDIR)/target/bench-node
+
+bench-node: node ## 50-concurrent GET/SET ops/s, slotwise vs ioredis Cluster, on one 3x1 cluster (not a test)
+	@test -d $(BENCH_NODE_DEPS)/node_modules/ioredis || npm install --prefix $(BENCH_NODE_DEPS) --no-audit --no-fund --no-save ioredis
+	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) node bench/node/ops.js

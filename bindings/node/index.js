@@ -1,0 +1,17 @@
+'use strict';
+// slotwise: a Redis Cluster / Sentinel / standalone client that never keeps a stale picture
+// of the deployment. The logic is in the Rust core; lib/ is the JavaScript half of the
+// binding (commands, options, errors), native.js loads the prebuilt addon.
+
+const native = require('./native.js');
+const { Client, Pipeline, connect } = require('./lib/client.js');
+const { makeError, closedError, ...errors } = require('./lib/errors.js');
+
+module.exports = {
+  Client,
+  Pipeline,
+  connect,
+  ...errors,
+  /** The addon's version (the Rust workspace version). */
+  version: native.version(),
+};
