@@ -4,7 +4,10 @@ HARNESS := python3 tests/harness/slotwise_harness.py
 # Deployments started from this checkout live here, so `make test` here and in another
 # checkout on the same machine never stop each other's servers (ports and IPs are kept apart
 # by the harness's machine-wide registry either way).
-export SLOTWISE_HARNESS_ROOT ?= $(CURDIR)/target/slotwise-harness
+ifeq ($(strip $(SLOTWISE_HARNESS_ROOT)),)
+SLOTWISE_HARNESS_ROOT := $(CURDIR)/target/slotwise-harness
+endif
+export SLOTWISE_HARNESS_ROOT
 # Integration tests spend most of their time waiting for real servers (cluster start, node
 # timeouts, failovers), so a few more threads than cores shortens the run; more than 4 cluster
 # tests at once starves the servers on a 2-core machine and makes failover timing flaky.

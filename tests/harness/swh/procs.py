@@ -14,7 +14,9 @@ import socket
 import sys
 import time
 
-ROOT = os.environ.get("SLOTWISE_HARNESS_ROOT", "/tmp/slotwise-harness")
+# An empty value counts as unset, and the root is absolute: deployments must not depend on
+# the working directory of whichever suite started them.
+ROOT = os.path.abspath(os.environ.get("SLOTWISE_HARNESS_ROOT") or "/tmp/slotwise-harness")
 # Shared by every root, so suites using different roots still never collide.
 REGISTRY = os.environ.get("SLOTWISE_HARNESS_REGISTRY", "/tmp/slotwise-harness-registry")
 REDIS_SERVER = os.environ.get("SLOTWISE_REDIS_SERVER", "redis-server")
