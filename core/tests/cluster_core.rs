@@ -435,3 +435,55 @@ async fn unreachable_seeds_fail_fast_with_a_clear_error() {
         .expect_err("bad seed");
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
+
+/// A blocking command holds its connection while it blocks: it must get one of its own, or
+/// every request to that node would wait behind it; its deadline covers the block it asks for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_commands_do_not_stall_other_requests_and_keep_their_own_timeout() {
+    let d = Deployment::cluster(3, 0);
+    let client = Client::cluster(&d.seeds, opts()).await.expect("connect");
+    let blocker = {
+        let c = client.clone();
+        tokio::spawn(async move { c.execute(cmd("BLPOP").arg("{b}:queue").arg(2)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    for i in 0..200 {
+        // Same hash tag: the same node as the blocked BLPOP.
+        client
+            .execute(cmd("SET").arg(format!("{{b}}:k{i}")).arg(i))
+            .await
+            .expect("SET");
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "requests waited behind the BLPOP: {took:?}"
+    );
+    assert_eq!(
+        blocker
+            .await
+            .expect("join")
+            .expect("BLPOP times out by itself"),
+        Value::Nil
+    );
+
+    // BLPOP 0 waits until data arrives, past the client's request deadline.
+    let short = Client::cluster(
+        &d.seeds,
+        Options::default().with_request_timeout(Duration::from_millis(500)),
+    )
+    .await
+    .expect("connect");
+    let waiter = {
+        let c = short.clone();
+        tokio::spawn(async move { c.execute(cmd("BLPOP").arg("{b}:q2").arg(0)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    short
+        .execute(cmd("RPUSH").arg("{b}:q2").arg("x"))
+        .await
+        .expect("RPUSH");
+    let got = waiter.await.expect("join").expect("BLPOP 0");
+    assert_eq!(got, Value::Array(vec![bulk("{b}:q2"), bulk("x")]));
+}

@@ -13,6 +13,8 @@ mod split;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use std::time::Duration;
+
 use rand::Rng;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -46,6 +48,16 @@ pub(crate) enum Target {
     Slot(Option<u16>),
     /// This exact node (fan-out).
     Node(Addr),
+}
+
+/// Which connection a request uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The node's multiplexed connection.
+    Shared,
+    /// A connection of its own, closed after the reply: blocking commands (BLPOP...) hold
+    /// their connection for as long as they block, which would stall everyone sharing it.
+    Dedicated,
 }
 
 /// What routing decided for one attempt.
@@ -177,16 +189,37 @@ impl Core {
         }
     }
 
-    /// Sends commands to one node, marking it failed on a failure in any phase.
+    /// Sends commands to one node over its shared connection, marking it failed on a failure
+    /// in any phase.
     pub(crate) async fn send_to(
         &self,
         addr: &Addr,
         cmds: &[Cmd],
         deadline: Instant,
     ) -> Result<Vec<Value>> {
-        let sent = match self.pool.get(addr, || self.metrics.connect(addr)).await {
-            Ok(conn) => conn.send_many(cmds, deadline).await,
-            Err(e) => Err(e),
+        self.send_via(addr, cmds, deadline, Via::Shared).await
+    }
+
+    /// [`Core::send_to`] over the connection `via` says.
+    pub(crate) async fn send_via(
+        &self,
+        addr: &Addr,
+        cmds: &[Cmd],
+        deadline: Instant,
+        via: Via,
+    ) -> Result<Vec<Value>> {
+        let sent = match via {
+            Via::Shared => match self.pool.get(addr, || self.metrics.connect(addr)).await {
+                Ok(conn) => conn.send_many(cmds, deadline).await,
+                Err(e) => Err(e),
+            },
+            Via::Dedicated => {
+                self.metrics.connect(addr);
+                match self.pool.open(addr).await {
+                    Ok(conn) => conn.send_many(cmds, deadline).await,
+                    Err(e) => Err(e),
+                }
+            }
         };
         match &sent {
             Ok(_) => self.health.success(addr),
@@ -308,13 +341,22 @@ impl Core {
                         }
                     }
                 }
-                self.run(
-                    cmd,
-                    Target::Slot(slot::command_slot(args)),
-                    info.readonly,
-                    deadline,
-                )
-                .await
+                let target = Target::Slot(slot::command_slot(args));
+                if info.blocking {
+                    // Its own connection, and a deadline that covers the block it asks for
+                    // (0 = until data arrives, as the caller asked).
+                    let deadline = match slot::block_time(args) {
+                        Some(t) if t.is_zero() => {
+                            Instant::now() + Duration::from_secs(100 * 365 * 86_400)
+                        }
+                        Some(t) => deadline + t,
+                        None => deadline,
+                    };
+                    return self
+                        .run_via(cmd, target, info.readonly, deadline, Via::Dedicated)
+                        .await;
+                }
+                self.run(cmd, target, info.readonly, deadline).await
             }
             Routing::AnyPrimary => {
                 self.run(cmd, Target::Slot(None), info.readonly, deadline)

@@ -24,7 +24,9 @@ impl Core {
         let mut alone: Vec<usize> = Vec::new();
         for (i, c) in cmds.iter().enumerate() {
             let info = slot::command_info(c.args());
+            // Blocking commands never share a batch's connection: they go alone, on their own.
             let whole = info.routing == Routing::Keyed
+                && !info.blocking
                 && (self.mode != Mode::Cluster || info.split.is_none() || single_slot(c));
             // Batched only where routing names a usable node now; the rest (marked nodes,
             // unknown slots, fan-outs, splits) take the single-request path with its waits.

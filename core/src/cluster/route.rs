@@ -9,7 +9,7 @@
 use tokio::time::Instant;
 
 use super::redirect::{classify, suggests_refresh, Reply};
-use super::{Core, Route, Target};
+use super::{Core, Route, Target, Via};
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::metrics::{Metrics, Trigger};
 use crate::resp::Value;
@@ -27,6 +27,19 @@ impl Core {
         target: Target,
         readonly: bool,
         deadline: Instant,
+    ) -> Result<Value> {
+        self.run_via(command, target, readonly, deadline, Via::Shared)
+            .await
+    }
+
+    /// [`Core::run`] over the connection `via` says.
+    pub(crate) async fn run_via(
+        &self,
+        command: &Cmd,
+        target: Target,
+        readonly: bool,
+        deadline: Instant,
+        via: Via,
     ) -> Result<Value> {
         let mut attempt = 0u32;
         let mut redirects = 0usize;
@@ -65,14 +78,14 @@ impl Core {
                 },
             };
             let result = if asking {
-                self.send_to(&addr, &[cmd("ASKING"), command.clone()], deadline)
+                self.send_via(&addr, &[cmd("ASKING"), command.clone()], deadline, via)
                     .await
                     .and_then(|mut v| {
                         v.pop()
                             .ok_or_else(|| Error::protocol("no reply after ASKING"))
                     })
             } else {
-                self.send_to(&addr, std::slice::from_ref(command), deadline)
+                self.send_via(&addr, std::slice::from_ref(command), deadline, via)
                     .await
                     .and_then(|mut v| v.pop().ok_or_else(|| Error::protocol("no reply")))
             };

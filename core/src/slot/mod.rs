@@ -4,8 +4,11 @@
 //! The key positions and read-only flags follow Redis 7.0's `COMMAND` output; the table is in
 //! `table.rs`, the key extraction rules in `keys.rs`.
 
+mod blocking;
 mod keys;
 mod table;
+
+pub use blocking::block_time;
 
 #[cfg(test)]
 mod tests;
