@@ -17,6 +17,10 @@ export declare class NativeClient {
   pipeline(id: number, cmds: Array<Array<string | Buffer>>): void
   /** Proves every primary accepts a write; completes `id` with the report. */
   healthCheck(id: number): void
+  /** Starts a scan of every key (every primary in turn), `MATCH pattern` / `COUNT count`. */
+  scanStart(pattern?: string | undefined | null, count?: number | undefined | null): NativeScan
+  /** Completes `id` with the scan's next page of keys, or null when every primary is done. */
+  scanNext(id: number, scan: NativeScan): void
   /** Re-reads the topology now; completes `id` when done. */
   refreshTopology(id: number): void
   /** The topology in use (a snapshot, no I/O). */
@@ -26,6 +30,9 @@ export declare class NativeClient {
   /** Closes every connection and stops the events; later calls fail with CLOSED. */
   close(): void
 }
+
+/** One cluster-wide scan in progress (see `scanStart`). */
+export declare class NativeScan {}
 
 /**
  * Connects (`mode`: `'cluster' | 'standalone' | 'sentinel'`) and resolves to the client, or

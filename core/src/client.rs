@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::cluster::{Core, HealthReport, Mode};
+use crate::cluster::{Core, HealthReport, Mode, Scan};
 use crate::config::{Options, ReadFrom};
 use crate::conn::ConnConfig;
 use crate::error::{Error, ErrorKind, Outcome, Result};
@@ -200,6 +200,12 @@ impl Client {
     /// A number that grows every time the routing changes.
     pub fn topology_version(&self) -> u64 {
         self.core.topology_version()
+    }
+
+    /// Starts a scan of every key of the deployment (SCAN on each primary in turn, optionally
+    /// with `MATCH pattern` and `COUNT count`); see [`Scan::next_page`].
+    pub fn scan(&self, pattern: Option<&[u8]>, count: Option<u64>) -> Scan {
+        Scan::new(self.core.clone(), pattern, count)
     }
 
     /// Events about the deployment (topology changes, failed and recovered nodes, failovers)

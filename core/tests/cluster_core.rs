@@ -487,3 +487,34 @@ async fn blocking_commands_do_not_stall_other_requests_and_keep_their_own_timeou
     let got = waiter.await.expect("join").expect("BLPOP 0");
     assert_eq!(got, Value::Array(vec![bulk("{b}:q2"), bulk("x")]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_walks_every_primary_and_finds_every_key() {
+    let d = Deployment::cluster(3, 0);
+    let client = Client::cluster(&d.seeds, opts()).await.expect("connect");
+    let mut want = std::collections::HashSet::new();
+    for i in 0..500 {
+        let k = format!("scan:{i}");
+        client
+            .execute(cmd("SET").arg(&k).arg(i))
+            .await
+            .expect("SET");
+        want.insert(k);
+    }
+    client
+        .execute(cmd("SET").arg("other").arg(1))
+        .await
+        .expect("SET");
+    let mut scan = client.scan(Some(b"scan:*"), Some(50));
+    let mut got = std::collections::HashSet::new();
+    let mut pages = 0;
+    while let Some(page) = scan.next_page().await.expect("page") {
+        pages += 1;
+        for k in page {
+            got.insert(k.as_str().expect("key").to_owned());
+        }
+    }
+    assert_eq!(got, want, "every key once or more, nothing else");
+    assert!(pages >= 3, "one node after the other: {pages} pages");
+    assert!(scan.next_page().await.expect("done").is_none());
+}

@@ -229,6 +229,26 @@ class Client extends EventEmitter {
     return new Pipeline(PRIVATE, this);
   }
 
+  /**
+   * Every key of the deployment (optionally matching `match`), from every primary in turn:
+   * SCAN's cursor belongs to one node. `for await (const key of client.scanIter({ match }))`.
+   */
+  async *scanIter({ match, count } = {}) {
+    if (match !== undefined && typeof match !== 'string') {
+      throw new TypeError(`scanIter: match must be a string, got ${typeof match}`);
+    }
+    if (count !== undefined && !(Number.isInteger(count) && count > 0 && count <= 0xffffffff)) {
+      throw new RangeError(`scanIter: count must be a positive integer, got ${count}`);
+    }
+    if (this.#calls.closed) throw errors.closedError();
+    const scan = this.#native.scanStart(match ?? null, count ?? null);
+    for (;;) {
+      const page = await this.#calls.run(undefined, (id) => this.#native.scanNext(id, scan));
+      if (page === null) return;
+      yield* page;
+    }
+  }
+
   /** Proves every primary accepts a write: { healthy, uncoveredSlots, nodes }. */
   healthCheck() {
     if (this.#calls.closed) return Promise.reject(errors.closedError());

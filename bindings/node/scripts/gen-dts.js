@@ -222,6 +222,8 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   /** A pipeline: queue commands with the same methods, then exec(). */
   pipeline(): Pipeline<V>;
   /** Proves every primary accepts a write. */
+  /** Every key of the deployment (optionally matching \`match\`), from every primary in turn. */
+  scanIter(options?: { match?: string; count?: number }): AsyncGenerator<string | Buffer, void, undefined>;
   healthCheck(): Promise<HealthReport>;
   /** Re-reads the topology now and resolves when done. */
   refreshTopology(): Promise<void>;

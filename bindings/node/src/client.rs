@@ -39,6 +39,13 @@ pub struct Hooks<'e> {
     pub resolver: Option<ResolverFn<'e>>,
 }
 
+/// One cluster-wide scan in progress (see `scanStart`).
+#[napi]
+#[derive(Debug)]
+pub struct NativeScan {
+    inner: Arc<tokio::sync::Mutex<slotwise::Scan>>,
+}
+
 /// One connected client. Create it with `connect`.
 #[napi]
 pub struct NativeClient {
@@ -152,6 +159,30 @@ impl NativeClient {
     pub fn health_check(&self, id: u32) {
         let c = self.inner.clone();
         self.finish(id, async move { Reply::Health(c.health_check().await) });
+    }
+
+    /// Starts a scan of every key (every primary in turn), `MATCH pattern` / `COUNT count`.
+    #[napi]
+    pub fn scan_start(&self, pattern: Option<String>, count: Option<u32>) -> NativeScan {
+        NativeScan {
+            inner: Arc::new(tokio::sync::Mutex::new(
+                self.inner
+                    .scan(pattern.as_deref().map(str::as_bytes), count.map(u64::from)),
+            )),
+        }
+    }
+
+    /// Completes `id` with the scan's next page of keys, or null when every primary is done.
+    #[napi]
+    pub fn scan_next(&self, id: u32, scan: &NativeScan) {
+        let s = scan.inner.clone();
+        self.finish(id, async move {
+            let page = s.lock().await.next_page().await;
+            Reply::Value(page.map(|p| {
+                p.map(slotwise::Value::Array)
+                    .unwrap_or(slotwise::Value::Nil)
+            }))
+        });
     }
 
     /// Re-reads the topology now; completes `id` when done.

@@ -300,3 +300,24 @@ describe('standalone and URLs', () => {
     cl.close();
   });
 });
+
+describe('scanIter', () => {
+  it('walks every primary and finds every key', async () => {
+    const want = new Set();
+    for (let i = 0; i < 300; i++) want.add(k(`scan${i}`));
+    await Promise.all([...want].map((key) => c.set(key, '1')));
+    const prefix = k('scan');
+    const got = new Set();
+    for await (const key of c.scanIter({ match: `${prefix}*`, count: 50 })) got.add(key);
+    assert.deepEqual(got, want);
+    const buffers = [];
+    for await (const key of cb.scanIter({ match: `${prefix}1*` })) buffers.push(key);
+    assert.ok(buffers.length > 0 && buffers.every((b) => Buffer.isBuffer(b)));
+    await assert.rejects(async () => {
+      for await (const _ of c.scanIter({ count: 0 })) void _;
+    }, RangeError);
+    await assert.rejects(async () => {
+      for await (const _ of c.scanIter({ match: 5 })) void _;
+    }, TypeError);
+  });
+});

@@ -7,7 +7,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use slotwise::blocking;
 
 use crate::asyncio::{self, Deferred};
-use crate::{callbacks, convert, errors, logging, options, pipeline, report, topology};
+use crate::{callbacks, convert, errors, logging, options, pipeline, report, scan, topology};
 
 /// One connected client. Thread-safe: share it between threads freely.
 #[pyclass(frozen, module = "slotwise._slotwise")]
@@ -225,6 +225,21 @@ impl NativeClient {
                     .unbind())
             })
         })
+    }
+
+    /// Starts a scan of every key (every primary in turn), `MATCH pattern` / `COUNT count`.
+    #[pyo3(signature = (pattern=None, count=None))]
+    fn scan(
+        &self,
+        py: Python<'_>,
+        pattern: Option<Vec<u8>>,
+        count: Option<u64>,
+    ) -> PyResult<scan::NativeScan> {
+        let client = self.core(py)?;
+        Ok(scan::NativeScan::new(
+            client.scan(pattern.as_deref(), count),
+            self.decode,
+        ))
     }
 
     /// The core's counters (no I/O).

@@ -11,6 +11,7 @@ mod logging;
 mod options;
 mod pipeline;
 mod report;
+mod scan;
 mod topology;
 
 use pyo3::prelude::*;
@@ -20,6 +21,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     m.add_class::<client::NativeClient>()?;
+    m.add_class::<scan::NativeScan>()?;
     logging::install(m.py());
     Ok(())
 }

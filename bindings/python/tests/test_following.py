@@ -109,3 +109,23 @@ def test_nat_remap_events_and_a_failover(natted: Dict[str, Any], key: Any, caplo
         failover = next(e for e in events if e["type"] == "failover")
         assert failover["new_primary"] == replica["announced"]
         assert c.health_check()["healthy"]
+
+
+def test_scan_iter_finds_every_key_on_every_primary(client: slotwise.Client, seeds: List[str], key: Any) -> None:
+    names = {key(f"scan{i}") for i in range(300)}
+    for n in names:
+        client.set(n, 1)
+    prefix = next(iter(names)).rsplit(":", 1)[0]
+    assert {k.decode() for k in client.scan_iter(match=f"{prefix}:*", count=50)} == names
+    with pytest.raises(ValueError):
+        list(client.scan_iter(count=0))
+
+    import asyncio
+
+    async def run() -> None:
+        a = await slotwise.AsyncClient.cluster(seeds, decode_responses=True)
+        found = {k async for k in a.scan_iter(match=f"{prefix}:*")}
+        assert found == names
+        a.close()
+
+    asyncio.run(run())

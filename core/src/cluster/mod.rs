@@ -5,9 +5,11 @@
 
 mod health_check;
 pub use health_check::{HealthReport, NodeReport};
+pub use scan::Scan;
 mod pipeline;
 mod redirect;
 mod route;
+mod scan;
 mod split;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -6,7 +6,7 @@ for the sync client, the async client and both pipelines.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _commands, _url
 from ._slotwise import NativeClient, SlotwiseError
@@ -23,6 +23,20 @@ def _address(a: Any) -> str:
         host, port = a
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     raise TypeError(f"an address must be 'host:port' or (host, port), not {a!r}")
+
+
+def _pattern(match: Any) -> Optional[bytes]:
+    if match is None or isinstance(match, bytes):
+        return match
+    if isinstance(match, str):
+        return match.encode()
+    raise TypeError(f"match must be str or bytes, not {type(match).__name__}")
+
+
+def _count(count: Any) -> Optional[int]:
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"count must be a positive int, got {count!r}")
+    return count  # type: ignore[no-any-return]
 
 
 def _seeds(seeds: Any) -> List[str]:
@@ -145,6 +159,17 @@ class Client(_Base):
             return cls.cluster(t.addresses, **opts)
         return cls.standalone(t.addresses[0], **opts)
 
+    def scan_iter(self, match: Optional[Union[str, bytes]] = None, count: Optional[int] = None) -> Iterator[Any]:
+        """Every key of the deployment (optionally matching ``match``), from every primary in
+        turn: SCAN's cursor belongs to one node. A key that exists for the whole scan is
+        returned at least once."""
+        scan = self._native.scan(_pattern(match), _count(count))
+        while True:
+            page = scan.next_page()
+            if page is None:
+                return
+            yield from page
+
     def health_check(self) -> Dict[str, Any]:
         """Proves that every primary accepts a write (a short-lived probe key):
         ``{"healthy": bool, "uncovered_slots": int, "nodes": [{"address", "ok", "latency",
@@ -206,6 +231,18 @@ class AsyncClient(_Base):
         ``Client.sentinel``."""
         native = await NativeClient.sentinel_async(_seeds(sentinels), service_name, options)
         return cls(native, _PRIVATE)
+
+    async def scan_iter(
+        self, match: Optional[Union[str, bytes]] = None, count: Optional[int] = None
+    ) -> AsyncIterator[Any]:
+        """Every key of the deployment; see ``Client.scan_iter``. Use ``async for``."""
+        scan = self._native.scan(_pattern(match), _count(count))
+        while True:
+            page = await scan.next_page_async()
+            if page is None:
+                return
+            for key in page:
+                yield key
 
     async def health_check(self) -> Dict[str, Any]:
         """Proves that every primary accepts a write; see ``Client.health_check``."""
