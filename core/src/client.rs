@@ -56,10 +56,6 @@ impl Client {
             select_db: false,
         });
         let (interval, gap) = (options.refresh_interval, options.min_refresh_gap);
-        let (probe, rtt) = (
-            options.probe_interval,
-            options.read_from == ReadFrom::LowestLatency,
-        );
         let core = Core::new(
             Mode::Cluster,
             options,
@@ -67,16 +63,9 @@ impl Client {
             pool,
             Topology::empty(),
             None,
-            |weak| {
-                crate::health::spawn_probe(weak.clone(), probe, rtt);
-                Some(Refresher::spawn(weak, interval, gap))
-            },
+            |weak| Some(Refresher::spawn(weak, interval, gap)),
         );
-        core.metrics.refresh(Trigger::Startup);
-        refresh::refresh(&core)
-            .await
-            .inspect_err(|_| core.close())?;
-        Ok(Client { core })
+        Client::start(core).await
     }
 
     /// Connects to one Redis server at `addr` (`"host:port"`).
@@ -89,7 +78,6 @@ impl Client {
             select_db: true,
         });
         let topo = crate::standalone::topology(&addr)?;
-        let probe = options.probe_interval;
         let core = Core::new(
             Mode::Standalone,
             options,
@@ -97,10 +85,7 @@ impl Client {
             pool,
             topo,
             None,
-            |weak| {
-                crate::health::spawn_probe(weak, probe, false);
-                None
-            },
+            |_| None,
         );
         core.pool.get(&addr, || core.metrics.connect(&addr)).await?;
         Ok(Client { core })
@@ -142,11 +127,7 @@ impl Client {
             readonly: false,
             select_db: true,
         });
-        let (poll, gap, probe) = (
-            options.sentinel_poll_interval,
-            options.min_refresh_gap,
-            options.probe_interval,
-        );
+        let (poll, gap) = (options.sentinel_poll_interval, options.min_refresh_gap);
         let subscribe = options.sentinel_subscribe;
         let core = Core::new(
             Mode::Sentinel,
@@ -156,13 +137,18 @@ impl Client {
             Topology::empty(),
             Some(state),
             |weak| {
-                crate::health::spawn_probe(weak.clone(), probe, false);
                 if subscribe {
                     crate::sentinel::spawn_watchers(weak.clone(), sentinels, watch_cfg);
                 }
                 Some(Refresher::spawn(weak, poll, gap))
             },
         );
+        Client::start(core).await
+    }
+
+    /// The first discovery of a deployment the client follows (cluster, Sentinel); the
+    /// client is closed again when it fails, so no background task outlives the error.
+    async fn start(core: Arc<Core>) -> Result<Client> {
         core.metrics.refresh(Trigger::Startup);
         refresh::refresh(&core)
             .await

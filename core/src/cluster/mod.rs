@@ -103,21 +103,28 @@ impl Core {
         sentinel: Option<crate::sentinel::SentinelState>,
         refresher: impl FnOnce(std::sync::Weak<Core>) -> Option<Refresher>,
     ) -> Arc<Core> {
-        Arc::new_cyclic(|weak| Core {
-            mode,
-            options,
-            seeds,
-            pool,
-            health: Health::default(),
-            metrics: Metrics::default(),
-            events: broadcast::channel(1024).0,
-            confirmed: std::sync::Mutex::new(Arc::new(topology.clone())),
-            topology: RwLock::new(Arc::new(topology)),
-            version: AtomicU64::new(1),
-            closed: AtomicBool::new(false),
-            round_robin: AtomicUsize::new(0),
-            refresher: refresher(weak.clone()),
-            sentinel,
+        // Every mode probes marked nodes; round trips are measured wherever the lowest-latency
+        // read policy can pick a replica (cluster and Sentinel).
+        let probe = options.probe_interval;
+        let rtt = mode != Mode::Standalone && options.read_from == ReadFrom::LowestLatency;
+        Arc::new_cyclic(|weak| {
+            crate::health::spawn_probe(weak.clone(), probe, rtt);
+            Core {
+                mode,
+                options,
+                seeds,
+                pool,
+                health: Health::default(),
+                metrics: Metrics::default(),
+                events: broadcast::channel(1024).0,
+                confirmed: std::sync::Mutex::new(Arc::new(topology.clone())),
+                topology: RwLock::new(Arc::new(topology)),
+                version: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
+                round_robin: AtomicUsize::new(0),
+                refresher: refresher(weak.clone()),
+                sentinel,
+            }
         })
     }
 
