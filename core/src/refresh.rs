@@ -17,7 +17,8 @@ use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::metrics::{Metrics, Trigger};
 use crate::resp::Value;
 use crate::topology::{
-    parse_cluster_shards, parse_cluster_slots, parse_config_epochs, Addr, Shard, Topology,
+    parse_cluster_shards, parse_cluster_slots, parse_config_epochs, Addr, NodeHealth, Shard,
+    Topology,
 };
 use crate::{cmd, Cmd};
 
@@ -135,14 +136,22 @@ pub(crate) async fn refresh(core: &Arc<Core>) -> Result<bool> {
     if let (Some(s), Some(master)) = (&core.sentinel, topo.primaries().next()) {
         s.on_master(&master.addr);
     }
-    // A demoted primary may still accept writes until it hears of the failover (a paused one
-    // that wakes up, a master Sentinel has not reconfigured yet): drop our connections to it,
-    // so nothing queued there is acknowledged.
+    // A demoted primary that is failed, unreachable or gone (a paused one that wakes up, a
+    // master Sentinel has not reconfigured yet) may still run what is queued on our connection
+    // as primary: drop that connection, so nothing there is acknowledged. One the cluster
+    // reports online (a graceful failover) answers what is in flight with MOVED, which is
+    // retried safely: closing it would turn those into "may have run" failures.
     for old in before
         .primaries()
         .filter(|o| !topo.primaries().any(|n| n.addr == o.addr))
     {
-        core.pool.close(&old.addr);
+        let online = topo
+            .nodes()
+            .find(|n| n.addr == old.addr)
+            .is_some_and(|n| n.health == NodeHealth::Online);
+        if core.sentinel.is_some() || !online || core.health.is_marked(&old.addr) {
+            core.pool.close(&old.addr);
+        }
     }
     if diff.is_empty() {
         return Ok(false);
