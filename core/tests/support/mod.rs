@@ -259,6 +259,12 @@ impl Deployment {
     /// come back as text ("MOVED ...", "ERR ..."); a failed connection or a hang panics.
     #[track_caller]
     pub fn cli(&self, index: usize, args: &[&str]) -> String {
+        self.try_cli(index, args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Deployment::cli`] for polls that may meet a dropped connection: Sentinel demotes an
+    /// old master with `CLIENT KILL TYPE normal`, which can cut a `redis-cli ROLE` in flight.
+    pub fn try_cli(&self, index: usize, args: &[&str]) -> Result<String, String> {
         let n = &self.nodes[index];
         let mut cmd = Command::new("redis-cli");
         cmd.args(["-h", &n.host, "-p", &n.port.to_string()]);
@@ -266,18 +272,16 @@ impl Deployment {
             cmd.args(["-a", pw, "--no-auth-warning"]);
         }
         cmd.args(args);
-        let (ok, stdout, stderr) = match run_with_timeout(cmd, CLI_TIMEOUT) {
-            Ok(r) => r,
-            Err(e) => panic!("redis-cli {} on node {index}: {e}", args.join(" ")),
-        };
-        if !ok {
-            panic!(
-                "redis-cli {} on node {index} ({}) failed: {stderr}",
-                args.join(" "),
-                n.addr()
-            );
+        let what = format!(
+            "redis-cli {} on node {index} ({})",
+            args.join(" "),
+            n.addr()
+        );
+        match run_with_timeout(cmd, CLI_TIMEOUT) {
+            Ok((true, stdout, _)) => Ok(stdout.trim().to_string()),
+            Ok((false, _, stderr)) => Err(format!("{what} failed: {stderr}")),
+            Err(e) => Err(format!("{what}: {e}")),
         }
-        stdout.trim().to_string()
     }
 
     /// Stops every server now (also done on drop).
