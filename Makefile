@@ -12,9 +12,10 @@ export SLOTWISE_HARNESS_ROOT
 # timeouts, failovers), so a few more threads than cores shortens the run; more than 4 cluster
 # tests at once starves the servers on a 2-core machine and makes failover timing flaky.
 export RUST_TEST_THREADS ?= 4
+FUZZ_SECS ?= 60
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -161,3 +162,8 @@ BENCH_NODE_DEPS := $(CURDIR)/target/bench-node
 bench-node: node ## 50-concurrent GET/SET ops/s, slotwise vs ioredis Cluster, on one 3x1 cluster (not a test)
 	@test -d $(BENCH_NODE_DEPS)/node_modules/ioredis || npm install --prefix $(BENCH_NODE_DEPS) --no-audit --no-fund --no-save ioredis
 	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) node bench/node/ops.js
+
+# Fuzzing is not part of `make test` (it needs nightly + cargo-fuzz, which CI lacks); the
+# committed corpus and crash inputs are replayed on stable by core/tests/fuzz_corpus.rs.
+fuzz: ## fuzz each target FUZZ_SECS s (default 60; needs nightly + cargo-fuzz), print executions
+	FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh

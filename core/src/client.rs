@@ -252,7 +252,7 @@ impl Pipeline {
     }
 }
 
-fn parse_addrs<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>) -> Result<Vec<Addr>> {
+pub(crate) fn parse_addrs<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>) -> Result<Vec<Addr>> {
     let seeds: Vec<Addr> = seeds
         .into_iter()
         .map(|s| Addr::parse(s.as_ref()))

@@ -12,6 +12,8 @@ mod config;
 mod conn;
 pub mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod metrics;
 mod pool;

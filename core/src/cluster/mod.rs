@@ -7,7 +7,7 @@ mod health_check;
 pub use health_check::{HealthReport, NodeReport};
 pub use scan::Scan;
 mod pipeline;
-mod redirect;
+pub(crate) mod redirect;
 mod route;
 mod scan;
 mod split;
