@@ -12,7 +12,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "make fuzz needs nightly Rust and cargo-fuzz: rustup toolchain install nightly && cargo install cargo-fuzz" >&2
     exit 2
 fi
-cargo +nightly fuzz build -O $targets || exit 1
+cargo +nightly fuzz build -O || exit 1
 rc=0
 summary=""
 for t in $targets; do
