@@ -15,7 +15,7 @@ export RUST_TEST_THREADS ?= 4
 FUZZ_SECS ?= 60
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node fuzz
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node fuzz soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -167,3 +167,9 @@ bench-node: node ## 50-concurrent GET/SET ops/s, slotwise vs ioredis Cluster, on
 # committed corpus and crash inputs are replayed on stable by core/tests/fuzz_corpus.rs.
 fuzz: ## fuzz each target FUZZ_SECS s (default 60; needs nightly + cargo-fuzz), print executions
 	FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh
+
+SOAK_SECS ?= 120
+soak: ## chaos soak on a real 3x1 cluster for SOAK_SECS s (default 120; `make test` runs 30 s)
+	@rc=0; SOAK_SECS=$(SOAK_SECS) cargo test --release -p slotwise --test soak -- --nocapture || rc=$$?; \
+	$(HARNESS) stop-all >/dev/null || true; \
+	exit $$rc

@@ -61,7 +61,10 @@ pub fn resp(data: &[u8]) {
 /// The first value in `data` (a topology reply on the wire), if it decodes.
 fn first_value(data: &[u8]) -> Option<Value> {
     let mut buf = BytesMut::from(data);
-    Decoder::new(Limits::default()).decode(&mut buf).ok().flatten()
+    Decoder::new(Limits::default())
+        .decode(&mut buf)
+        .ok()
+        .flatten()
 }
 
 /// What every topology built from a server reply must satisfy.
@@ -70,7 +73,10 @@ fn check_topology(shards: Vec<crate::topology::Shard>) {
         assert!(shard.primary.addr.port != 0, "a node without a port");
         assert!(!shard.primary.addr.host.is_empty(), "a node without a host");
         for r in &shard.replicas {
-            assert!(r.addr.port != 0 && !r.addr.host.is_empty(), "bad replica address");
+            assert!(
+                r.addr.port != 0 && !r.addr.host.is_empty(),
+                "bad replica address"
+            );
         }
     }
     let Ok(topology) = Topology::from_shards(shards) else {
@@ -148,7 +154,11 @@ pub fn options(data: &[u8]) {
         if let Ok(addr) = Addr::parse(line) {
             assert!(addr.port != 0 && !addr.host.is_empty());
             let again = Addr::parse(&addr.to_string());
-            assert_eq!(again.as_ref().ok(), Some(&addr), "{line:?} does not round-trip");
+            assert_eq!(
+                again.as_ref().ok(),
+                Some(&addr),
+                "{line:?} does not round-trip"
+            );
         }
     }
     let _ = crate::client::parse_addrs(text.lines());

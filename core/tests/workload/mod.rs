@@ -38,12 +38,28 @@ pub fn tags_per_shard(client: &Client) -> Vec<String> {
     tags
 }
 
+/// A read that returned neither the acknowledged value nor an unknown-outcome one.
+#[derive(Debug, Clone)]
+pub struct WrongRead {
+    pub key: String,
+    pub got: Option<u64>,
+    pub acked: Option<u64>,
+    /// When the acknowledged value was acknowledged.
+    pub acked_at: Option<Instant>,
+    pub read_at: Instant,
+}
+
 #[derive(Debug, Default)]
 struct Shared {
     failures: Vec<(Instant, String, Error)>,
     wrong: Vec<String>,
+    wrong_reads: Vec<WrongRead>,
     /// key → last acknowledged value, and whether a later write's outcome is unknown.
     acked: HashMap<String, (u64, bool)>,
+    /// key → when its last acknowledged write was acknowledged.
+    acked_at: HashMap<String, Instant>,
+    /// Keep every acknowledgement in `acks` (off for long runs that measure memory).
+    history: bool,
     last_ok: HashMap<String, Instant>,
     max_gap: HashMap<String, Duration>,
     ops: u64,
@@ -65,11 +81,16 @@ pub struct Report {
     pub ops: u64,
     pub failures: Vec<(Instant, String, Error)>,
     pub wrong: Vec<String>,
+    /// The same wrong answers, as data.
+    pub wrong_reads: Vec<WrongRead>,
     pub acked: HashMap<String, (u64, bool)>,
+    /// key → when its last acknowledged write was acknowledged.
+    pub acked_at: HashMap<String, Instant>,
     /// Per shard tag: the longest time between two successful operations.
     pub max_gap: HashMap<String, Duration>,
     /// Every acknowledged write: key, value (unique per worker), when the acknowledgement
-    /// arrived. Lets a test ask which server acknowledged what, and when.
+    /// arrived. Lets a test ask which server acknowledged what, and when. Empty for a
+    /// [`Workload::start_bounded`] run.
     pub acks: Vec<(String, u64, Instant)>,
     /// Every write that failed saying it may have run: key, value.
     pub unknown: Vec<(String, u64)>,
@@ -101,9 +122,22 @@ impl Report {
 impl Workload {
     /// `per_shard` workers per shard tag, each owning its own keys.
     pub fn start(client: &Client, per_shard: usize) -> Workload {
+        Self::start_with(client, per_shard, true)
+    }
+
+    /// Like [`Workload::start`], but its memory does not grow with the operations (no
+    /// acknowledgement history): for long runs that measure the process's memory.
+    pub fn start_bounded(client: &Client, per_shard: usize) -> Workload {
+        Self::start_with(client, per_shard, false)
+    }
+
+    fn start_with(client: &Client, per_shard: usize, history: bool) -> Workload {
         let tags = tags_per_shard(client);
         let stop = Arc::new(AtomicBool::new(false));
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let shared = Arc::new(Mutex::new(Shared {
+            history,
+            ..Shared::default()
+        }));
         let mut tasks = Vec::new();
         for tag in &tags {
             for w in 0..per_shard {
@@ -132,7 +166,9 @@ impl Workload {
             ops: s.ops,
             failures: s.failures,
             wrong: s.wrong,
+            wrong_reads: s.wrong_reads,
             acked: s.acked,
+            acked_at: s.acked_at,
             max_gap: s.max_gap,
             acks: s.acks,
             unknown: s.unknown,
@@ -199,7 +235,10 @@ async fn worker(
                 Ok(_) => {
                     s.ops += 1;
                     s.acked.insert(key.clone(), (value, false));
-                    s.acks.push((key.clone(), value, now));
+                    s.acked_at.insert(key.clone(), now);
+                    if s.history {
+                        s.acks.push((key.clone(), value, now));
+                    }
                     note_ok(&mut s, &tag, now);
                     known.insert(key.clone(), (Some(value), None));
                 }
@@ -229,6 +268,14 @@ async fn worker(
                 };
                 let (acked, maybe) = known.get(&key).copied().unwrap_or((None, None));
                 if got != acked && got != maybe {
+                    let wrong = WrongRead {
+                        key: key.clone(),
+                        got,
+                        acked,
+                        acked_at: s.acked_at.get(&key).copied(),
+                        read_at: now,
+                    };
+                    s.wrong_reads.push(wrong);
                     s.wrong.push(format!(
                         "GET {key}: got {got:?}, acknowledged {acked:?}, unknown-outcome {maybe:?}"
                     ));
@@ -249,23 +296,46 @@ fn note_ok(s: &mut Shared, tag: &str, now: Instant) {
     }
 }
 
+/// An acknowledged write not found at the end.
+#[derive(Debug, Clone)]
+pub struct Lost {
+    pub key: String,
+    /// The last acknowledged value of the key.
+    pub value: u64,
+    /// What was read back (`None`: nil or not a number), or why the read failed.
+    pub got: Result<Option<u64>, String>,
+}
+
 /// Reads every acknowledged key back at the end: its value must be the last acknowledged one
 /// (or, when a later write's outcome was unknown, possibly that one). Returns the mismatches.
-pub async fn verify_acked(client: &Client, report: &Report) -> Vec<String> {
-    let mut bad = Vec::new();
+pub async fn lost_acked(client: &Client, report: &Report) -> Vec<Lost> {
+    let mut lost = Vec::new();
     for (key, (value, later_unknown)) in &report.acked {
-        let got = client.execute(cmd("GET").arg(key)).await;
-        match got {
-            Ok(v) => {
-                let n = v.as_int().map(|n| n as u64);
-                if n != Some(*value) && !*later_unknown {
-                    bad.push(format!("{key}: acknowledged {value}, read back {n:?}"));
-                }
-            }
-            Err(e) => bad.push(format!("{key}: read back failed: {e}")),
+        let got = match client.execute(cmd("GET").arg(key)).await {
+            Ok(v) => Ok(v.as_int().map(|n| n as u64)),
+            Err(e) => Err(e.to_string()),
+        };
+        if got != Ok(Some(*value)) && !(got.is_ok() && *later_unknown) {
+            lost.push(Lost {
+                key: key.clone(),
+                value: *value,
+                got,
+            });
         }
     }
-    bad
+    lost
+}
+
+/// [`lost_acked`], as messages.
+pub async fn verify_acked(client: &Client, report: &Report) -> Vec<String> {
+    lost_acked(client, report)
+        .await
+        .into_iter()
+        .map(|l| match l.got {
+            Ok(n) => format!("{}: acknowledged {}, read back {n:?}", l.key, l.value),
+            Err(e) => format!("{}: read back failed: {e}", l.key),
+        })
+        .collect()
 }
 
 /// Polls until `f` holds, checking every 20 ms; panics with `what` after `timeout`.

@@ -11,7 +11,7 @@ from .nodes import (announced_addr, check_password, connect, free_ip, make_node,
                     parse_users, public_node, public_state, seeds_of, start_nodes)
 from .procs import (HarnessError, check_loopback, load_state, locked, log, node_at, pick_ports,
                     proc_alive, proc_is, registry_lock, registry_write, reserved, save_state, stop,
-                    wait_gone, wait_state)
+                    wait_gone, wait_state, wait_unlocked)
 from .resp import RespError, parse_info
 
 
@@ -88,6 +88,8 @@ def restart_node(dir: str, index: int, ip: str | None = None, timeout: float = 3
             os.kill(node["pid"], signal.SIGCONT)
             os.kill(node["pid"], signal.SIGKILL)
             wait_gone([node["pid"]], 5.0)
+        if state["kind"] == "cluster":
+            wait_unlocked(os.path.join(node["dir"], "nodes.conf"), 10.0)
         with registry_lock():
             if ip == "auto":
                 ip = free_ip(state)

@@ -91,6 +91,42 @@ def reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def lock_holders(path: str) -> list:
+    """Processes with PATH open: pid, state, command line."""
+    out = []
+    real = os.path.realpath(path)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == real for fd in fds):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                out.append(f"pid {pid} ({(proc_stat(int(pid)) or ('?',))[0]}) {cmd}")
+        except OSError:
+            continue
+    return out
+
+
+def wait_unlocked(path: str, timeout: float) -> None:
+    """Waits until no process holds PATH's flock (a killed redis-server's nodes.conf lock can
+    outlive the pid check by a moment); raises naming the holders otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise HarnessError(f"{path} is still locked by: {lock_holders(path)}")
+        finally:
+            os.close(fd)
+        time.sleep(0.02)
+
+
 def wait_gone(pids, timeout: float) -> list:
     deadline = time.monotonic() + timeout
     left = list(pids)
