@@ -57,6 +57,12 @@ fn addr_parse_and_display() {
         "[::1]",
         "[::1]6379",
         "[]:1",
+        // Fuzz finding: accepted, but printed as "[2[::1]:6:1]:6381", which does not parse.
+        "2[::1]:6:1:6381",
+        "[a]b]:1",
+        "a]:1",
+        "a b:1",
+        "a\n:1",
     ] {
         let err = Addr::parse(bad).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad}");
