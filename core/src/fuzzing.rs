@@ -163,3 +163,10 @@ pub fn options(data: &[u8]) {
     }
     let _ = crate::client::parse_addrs(text.lines());
 }
+
+/// `CLUSTER NODES` epoch reader: every id it returns is one whole, non-empty field.
+pub fn cluster_nodes(data: &[u8]) {
+    for id in crate::topology::parse_config_epochs(data).keys() {
+        assert!(!id.is_empty() && !id.contains([' ', '\n']), "{id:?}");
+    }
+}

@@ -38,6 +38,11 @@ fn cluster_slots_corpus() {
 }
 
 #[test]
+fn cluster_nodes_corpus() {
+    replay("cluster_nodes", slotwise::fuzzing::cluster_nodes);
+}
+
+#[test]
 fn redirect_corpus() {
     replay("redirect", slotwise::fuzzing::redirect);
 }
