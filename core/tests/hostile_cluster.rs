@@ -292,3 +292,45 @@ async fn a_silent_primary_does_not_slow_the_other_one() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn moved_to_a_node_the_topology_does_not_know_is_followed() {
+    // a's topology names only a; a answers every GET with MOVED to c, which no topology
+    // lists. A MOVED is authoritative for its slot: the client follows it to c.
+    let (a, c) = (fake::bind().await, fake::bind().await);
+    let (pa, pc) = (a.port, c.port);
+    let view = array(&[shard(&[0, 16383], &[primary("a", pa)])]);
+    let _a = a.serve(move |name, args| match name {
+        "CLUSTER" if args[0].eq_ignore_ascii_case(b"SHARDS") => {
+            Some(Act::Send(view.clone().into_bytes()))
+        }
+        "CLUSTER" => Some(Act::Send(b"-ERR not here\r\n".to_vec())),
+        "GET" => {
+            let slot = key_slot(&args[0]);
+            Some(Act::Send(
+                format!("-MOVED {slot} 127.0.0.1:{pc}\r\n").into_bytes(),
+            ))
+        }
+        _ => None,
+    });
+    let gets = Arc::new(AtomicUsize::new(0));
+    let _c = node(
+        c,
+        "c",
+        Arc::new(Mutex::new(String::from("*0\r\n"))),
+        gets.clone(),
+    )
+    .await;
+    within(LIMIT, async {
+        let client = Client::cluster([format!("127.0.0.1:{pa}")], opts())
+            .await
+            .expect("connect");
+        let v = client
+            .execute(cmd("GET").arg("k"))
+            .await
+            .expect("GET via MOVED");
+        assert_eq!(v.as_bytes(), Some(&b"c"[..]));
+        assert_eq!(gets.load(Ordering::SeqCst), 1);
+    })
+    .await;
+}

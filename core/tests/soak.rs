@@ -369,6 +369,12 @@ async fn chaos_soak_loses_nothing_the_cluster_kept() {
         chaos.timeline
     );
     assert!(health.healthy, "the client needs no restart: {health:?}");
+    // Flat: the workload keeps no history, so growth would be the client's. Generous bound.
+    let peak = rss_peak.load(Ordering::Relaxed);
+    assert!(
+        peak < rss_warm + 64 * 1024,
+        "RSS grew from {rss_warm} KiB after warm-up to a {peak} KiB peak"
+    );
     assert!(
         bad_failures.is_empty(),
         "only writes of unknown outcome may fail (seed {seed}): {bad_failures:#?}"

@@ -31,8 +31,8 @@ type ScriptFn = dyn Fn(&str, &[Vec<u8>]) -> Option<Act> + Send + Sync;
 pub struct Fake {
     pub addr: String,
     pub port: u16,
-    /// Commands received that the script did not answer and that are not part of the
-    /// handshake (HELLO, CLIENT, READONLY, PING), plus every command the script counted.
+    /// Commands the script answered, plus those it left to the default other than HELLO,
+    /// CLIENT, READONLY and PING.
     pub commands: Arc<AtomicUsize>,
     _task: AbortOnDrop,
 }
