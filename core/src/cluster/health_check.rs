@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
+use super::redirect::{classify, Reply};
 use super::Core;
 use crate::cmd;
 use crate::error::{Error, ErrorKind};
@@ -61,38 +62,96 @@ impl Core {
     }
 
     /// SET with a short TTL on a key of the shard's own slots, sent to the primary directly
-    /// (no redirect, no retry): what it answers is what it would answer a write.
+    /// (no retry): what it answers is what it would answer a write. A MOVED means only that
+    /// the client's picture is stale (a slot migrated behind its back), not that the node is
+    /// unwell: the move is applied, a refresh triggered, and a slot the node still serves is
+    /// probed instead, a few times at most.
     async fn probe_write(&self, shard: &Shard, deadline: Instant) -> NodeReport {
         let addr = shard.primary.addr.clone();
-        let key = probe_key(shard.slots[0].0);
-        let nonce = rand::random::<u64>();
-        let probe = cmd("SET").arg(key).arg(nonce).arg("PX").arg(PROBE_TTL_MS);
         let started = Instant::now();
-        let error = match self
-            .send_to(&addr, &[probe], deadline)
-            .await
-            .map(|mut v| v.pop())
-        {
-            Ok(Some(Value::Simple(s))) if &s[..] == b"OK" => None,
-            Ok(Some(Value::Error(msg))) => {
-                let e = Error::from_server(&msg);
-                if e.kind() == ErrorKind::ReadOnly {
-                    // The master moved: follow it now, report what was found.
-                    self.trigger_refresh(Trigger::ReadOnly);
+        let mut slot = shard.slots[0].0;
+        let mut error = None;
+        for _ in 0..PROBE_ATTEMPTS {
+            match self.probe_slot(&addr, slot, deadline).await {
+                Probe::Ok => {
+                    error = None;
+                    break;
                 }
-                Some(e.context(format_args!("write probe on {addr}")))
+                Probe::Failed(e) => {
+                    error = Some(e);
+                    break;
+                }
+                Probe::Moved(moved, to, e) => {
+                    self.apply_moved(moved, &to);
+                    self.trigger_refresh(Trigger::Moved);
+                    let topo = self.topology();
+                    let next = topo
+                        .shards()
+                        .iter()
+                        .find(|s| s.primary.addr == addr)
+                        .and_then(|s| s.slots.first());
+                    match next {
+                        Some(&(first, _)) => {
+                            slot = first;
+                            error = Some(e);
+                        }
+                        // Every slot it served has moved: nothing left to prove for it.
+                        None => {
+                            error = None;
+                            break;
+                        }
+                    }
+                }
             }
-            Ok(other) => Some(Error::protocol(format!(
-                "write probe on {addr}: unexpected reply {other:?}"
-            ))),
-            Err(e) => Some(e.context(format_args!("write probe on {addr}"))),
-        };
+        }
         NodeReport {
             latency: error.is_none().then(|| started.elapsed()),
             addr,
             error,
         }
     }
+
+    async fn probe_slot(&self, addr: &Addr, slot: u16, deadline: Instant) -> Probe {
+        let nonce = rand::random::<u64>();
+        let probe = cmd("SET")
+            .arg(probe_key(slot))
+            .arg(nonce)
+            .arg("PX")
+            .arg(PROBE_TTL_MS);
+        match self
+            .send_to(addr, &[probe], deadline)
+            .await
+            .map(|mut v| v.pop())
+        {
+            Ok(Some(Value::Simple(s))) if &s[..] == b"OK" => Probe::Ok,
+            Ok(Some(Value::Error(msg))) => {
+                let e = Error::from_server(&msg).context(format_args!("write probe on {addr}"));
+                if let Reply::Moved(moved, to) = classify(&msg, addr) {
+                    return Probe::Moved(moved, to, e);
+                }
+                if e.kind() == ErrorKind::ReadOnly {
+                    // The master moved: follow it now, report what was found.
+                    self.trigger_refresh(Trigger::ReadOnly);
+                }
+                Probe::Failed(e)
+            }
+            Ok(other) => Probe::Failed(Error::protocol(format!(
+                "write probe on {addr}: unexpected reply {other:?}"
+            ))),
+            Err(e) => Probe::Failed(e.context(format_args!("write probe on {addr}"))),
+        }
+    }
+}
+
+/// Probes of one primary at most: each MOVED teaches the client one migrated slot.
+const PROBE_ATTEMPTS: usize = 4;
+
+/// What one write probe found.
+enum Probe {
+    Ok,
+    /// The slot lives elsewhere now: the slot, its owner, the reply as an error.
+    Moved(u16, Addr, Error),
+    Failed(Error),
 }
 
 /// A key in `slot` (found by counting, a few thousand CRCs at worst).
