@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::cluster::{Core, HealthReport, Mode, Scan};
+use crate::cluster::{Core, HealthReport, Mode, Scan, Transaction};
 use crate::config::{Options, ReadFrom};
 use crate::conn::ConnConfig;
 use crate::error::{Error, ErrorKind, Outcome, Result};
@@ -176,6 +176,12 @@ impl Client {
             client: self.clone(),
             cmds: Vec::new(),
         }
+    }
+
+    /// Starts a MULTI/EXEC transaction (optionally WATCHing keys first) on a connection held
+    /// for it; every key must share one slot. See [`Transaction`].
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.core.clone())
     }
 
     /// The topology in use (a snapshot).

@@ -46,6 +46,9 @@ pub enum ErrorKind {
     Topology = 17,
     /// The connection's in-flight queue is full and the deadline passed while waiting.
     Busy = 18,
+    /// `EXECABORT`: a command of a MULTI/EXEC transaction was refused while queueing, so the
+    /// whole transaction was discarded (nothing applied).
+    ExecAbort = 19,
 }
 
 impl ErrorKind {
@@ -75,6 +78,7 @@ impl ErrorKind {
             ErrorKind::Closed => "CLOSED",
             ErrorKind::Topology => "TOPOLOGY",
             ErrorKind::Busy => "BUSY",
+            ErrorKind::ExecAbort => "EXECABORT",
         }
     }
 
@@ -146,6 +150,7 @@ impl Error {
             "LOADING" => (ErrorKind::Loading, Outcome::NotRun),
             "MASTERDOWN" => (ErrorKind::MasterDown, Outcome::NotRun),
             "NOAUTH" | "WRONGPASS" => (ErrorKind::Auth, Outcome::NotRun),
+            "EXECABORT" => (ErrorKind::ExecAbort, Outcome::NotRun),
             // Only a redirect the router could not parse is ever surfaced.
             "MOVED" | "ASK" => (ErrorKind::Protocol, Outcome::NotRun),
             _ => (ErrorKind::Server, Outcome::Ran),

@@ -25,7 +25,7 @@ mod standalone;
 pub mod topology;
 
 pub use client::{Client, Pipeline};
-pub use cluster::{HealthReport, NodeReport, Scan};
+pub use cluster::{HealthReport, NodeReport, Scan, Transaction};
 pub use cmd::{cmd, Cmd, ToArg};
 pub use config::{Options, Protocol, ReadFrom};
 pub use error::{Error, ErrorKind, Outcome, Result};
