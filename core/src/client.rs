@@ -13,9 +13,10 @@ use crate::metrics::{MetricsSnapshot, Trigger};
 use crate::pool::Pool;
 use crate::refresh::{self, Refresher};
 use crate::resp::Value;
+use crate::script::Script;
 use crate::sentinel::SentinelState;
 use crate::topology::{Addr, Topology};
-use crate::Cmd;
+use crate::{Cmd, ToArg};
 
 /// A client for a Redis Cluster or a single Redis server. Cheap to clone: clones share
 /// connections and topology. Every method may be called from many tasks at once.
@@ -176,6 +177,26 @@ impl Client {
             client: self.clone(),
             cmds: Vec::new(),
         }
+    }
+
+    /// Runs `script` with EVALSHA on the node owning its keys (all in one slot), loading it
+    /// there first when the node answers NOSCRIPT.
+    pub async fn run_script<K: ToArg + Clone, A: ToArg + Clone>(
+        &self,
+        script: &Script,
+        keys: &[K],
+        args: &[A],
+    ) -> Result<Value> {
+        self.core.check_open()?;
+        let c = script.call(keys, args);
+        self.core
+            .run_script(
+                &c,
+                script.body(),
+                script.is_read_only(),
+                self.core.deadline(),
+            )
+            .await
     }
 
     /// Starts a MULTI/EXEC transaction (optionally WATCHing keys first) on a connection held

@@ -151,6 +151,14 @@ impl Error {
             "MASTERDOWN" => (ErrorKind::MasterDown, Outcome::NotRun),
             "NOAUTH" | "WRONGPASS" => (ErrorKind::Auth, Outcome::NotRun),
             "EXECABORT" => (ErrorKind::ExecAbort, Outcome::NotRun),
+            // A blocked command released by the server without taking anything. Redis sends
+            // it when the node stops being a primary (failover): the command is sent again to
+            // the new primary, as after READONLY. An application's own CLIENT UNBLOCK ... ERROR
+            // is its final answer.
+            "UNBLOCKED" if !text.contains("CLIENT UNBLOCK") => {
+                (ErrorKind::ReadOnly, Outcome::NotRun)
+            }
+            "UNBLOCKED" => (ErrorKind::Server, Outcome::NotRun),
             // Only a redirect the router could not parse is ever surfaced.
             "MOVED" | "ASK" => (ErrorKind::Protocol, Outcome::NotRun),
             _ => (ErrorKind::Server, Outcome::Ran),
