@@ -212,7 +212,14 @@ impl Transaction {
         for i in indices {
             let s = slot::key_slot(&args[i]);
             match self.slot {
-                None => self.slot = Some(s),
+                None => {
+                    self.slot = Some(s);
+                    // A connection opened before any key was known (a keyless query) may be
+                    // on another node; nothing is watched on it yet.
+                    if !self.watched {
+                        self.held = None;
+                    }
+                }
                 Some(t) if t == s => {}
                 Some(t) => {
                     return Err(Error::new(
