@@ -178,3 +178,48 @@ async fn a_blpop_held_across_a_failover_is_reissued_on_the_new_primary() {
         .expect_err("cut");
     assert_eq!(e.outcome(), Outcome::MayHaveRun, "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blpop_whose_slot_moves_follows_the_moved_reply() {
+    let d = Deployment::cluster(3, 0);
+    let client = Client::cluster(&d.seeds, opts()).await.expect("connect");
+    let (from, _) = admin::shard_of(&d, &client, "mv");
+    let to = d
+        .primaries()
+        .iter()
+        .map(|n| n.index)
+        .find(|&i| i != from)
+        .expect("another primary");
+    let blocked = |i: usize| {
+        admin::node(&d, i)
+            .call(&["INFO", "clients"])
+            .text()
+            .contains("blocked_clients:1")
+    };
+    let waiter = {
+        let c = client.clone();
+        tokio::spawn(async move { c.execute(cmd("BLPOP").arg("{mv}.q").arg(30)).await })
+    };
+    support::wait_until("BLPOP blocks", Duration::from_secs(10), || blocked(from));
+    // The (empty) slot moves: Redis answers MOVED to the blocked client, which took nothing.
+    let slot = slotwise::slot::key_slot(b"mv");
+    tokio::task::block_in_place(|| admin::migrate_slots(&d, from, to, &[slot]));
+    support::wait_until(
+        "BLPOP blocks on the new owner",
+        Duration::from_secs(15),
+        || blocked(to),
+    );
+    client
+        .execute(cmd("RPUSH").arg("{mv}.q").arg("x"))
+        .await
+        .expect("RPUSH");
+    let got = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("answers")
+        .expect("join")
+        .expect("BLPOP");
+    assert_eq!(
+        got,
+        Value::Array(vec![Value::Bulk("{mv}.q".into()), Value::Bulk("x".into())])
+    );
+}
