@@ -255,7 +255,13 @@ impl Transaction {
             }
             self.held = Some(self.open(deadline).await?);
         }
-        let (addr, conn) = self.held.as_ref().expect("opened above");
+        let Some((addr, conn)) = self.held.as_ref() else {
+            return Err(Error::new(
+                ErrorKind::Io,
+                Outcome::NotRun,
+                "no connection for the transaction",
+            ));
+        };
         let sent = conn.send_many(cmds, deadline).await;
         self.core.observe(addr, &sent);
         if sent.is_err() {
@@ -280,9 +286,12 @@ impl Transaction {
         batch.extend(cmds.iter().cloned());
         let sent = conn.send_many(&batch, deadline).await;
         self.core.observe(to, &sent);
-        let mut replies = sent?;
-        replies.remove(0);
-        Ok(replies)
+        let mut replies = sent?.into_iter();
+        match replies.next() {
+            Some(Value::Error(msg)) => Err(Error::from_server(&msg).context("ASKING")),
+            Some(_) => Ok(replies.collect()),
+            None => Err(Error::protocol("no reply to ASKING")),
+        }
     }
 
     /// A connection of its own to the primary serving the transaction's slot, waiting (inside
