@@ -149,6 +149,10 @@ enum slotwise_status
    */
   SLOTWISE_STATUS_BUSY = 18,
   /**
+   * EXECABORT: a command of a transaction was refused while queueing; nothing was applied.
+   */
+  SLOTWISE_STATUS_EXEC_ABORT = 19,
+  /**
    * A pointer argument that must not be NULL was NULL.
    */
   SLOTWISE_STATUS_NULL_ARGUMENT = 1000,
@@ -422,6 +426,17 @@ typedef struct slotwise_pipeline slotwise_pipeline;
  * be freed from any thread, once no other call on it is in progress.
  */
 typedef struct slotwise_reply slotwise_reply;
+
+/**
+ * A MULTI/EXEC transaction: every key (watched or queued) must hash to one slot (use a hash
+ * tag), else `SLOTWISE_STATUS_CROSS_SLOT` and nothing is sent. Create with
+ * `slotwise_transaction_new`, free with `slotwise_transaction_free` (which ends it: its
+ * connection, and any WATCH, is closed).
+ *
+ * Thread-safety: not synchronized: use a transaction from one thread at a time. It keeps
+ * what it needs of its client: freeing the client first is safe.
+ */
+typedef struct slotwise_transaction slotwise_transaction;
 
 /**
  * Rewrites an address the deployment announces (in topology replies, MOVED/ASK redirects,
@@ -840,6 +855,77 @@ slotwise_status slotwise_pipeline_result(const struct slotwise_pipeline *pipelin
  * Frees a pipeline, with its results. NULL is a no-op.
  */
 void slotwise_pipeline_free(struct slotwise_pipeline *pipeline);
+
+/**
+ * Creates a transaction on `client` into `*out` (no I/O yet). Free with
+ * `slotwise_transaction_free`.
+ */
+slotwise_status slotwise_transaction_new(const struct slotwise_client *client,
+                                         struct slotwise_transaction **out);
+
+/**
+ * WATCHes `argc` keys (given as for `slotwise_command`'s arguments) on the connection held
+ * for the transaction, opening it; blocks until the server answers. If a watched key changes
+ * before `slotwise_transaction_exec`, EXEC applies nothing (see there).
+ */
+slotwise_status slotwise_transaction_watch(struct slotwise_transaction *tx,
+                                           size_t argc,
+                                           const uint8_t *const *argv,
+                                           const size_t *argv_len);
+
+/**
+ * Runs one command now on the transaction's connection (reads between WATCH and EXEC) and
+ * blocks for its reply, written to `*reply` as for `slotwise_command` (free it with
+ * `slotwise_reply_free`).
+ */
+slotwise_status slotwise_transaction_query(struct slotwise_transaction *tx,
+                                           size_t argc,
+                                           const uint8_t *const *argv,
+                                           const size_t *argv_len,
+                                           struct slotwise_reply **reply);
+
+/**
+ * Queues one command (given as for `slotwise_command`, copied) for EXEC; no I/O.
+ * `SLOTWISE_STATUS_CROSS_SLOT` when its keys are in another slot than the transaction's.
+ */
+slotwise_status slotwise_transaction_add(struct slotwise_transaction *tx,
+                                         size_t argc,
+                                         const uint8_t *const *argv,
+                                         const size_t *argv_len);
+
+/**
+ * Sends MULTI, the queued commands and EXEC in one write and blocks for the outcome; the
+ * transaction is then used up (free it). On success `*reply` (yours: `slotwise_reply_free`)
+ * is an ARRAY of the commands' replies (a command that failed inside EXEC has an ERROR
+ * element), or NIL when a watched key changed: nothing was applied.
+ * `SLOTWISE_STATUS_EXEC_ABORT` when a command was refused while queueing (nothing applied).
+ * An interrupted transaction fails with `slotwise_last_error_may_have_run()` telling
+ * whether EXEC may have been applied; it is never resent then.
+ */
+slotwise_status slotwise_transaction_exec(struct slotwise_transaction *tx,
+                                          struct slotwise_reply **reply);
+
+/**
+ * Frees a transaction (ending it without EXEC if it was not executed). NULL is a no-op.
+ */
+void slotwise_transaction_free(struct slotwise_transaction *tx);
+
+/**
+ * Runs the Lua script `body` (`body_len` bytes) with EVALSHA on the node owning its keys
+ * (all in one slot), loading it there with SCRIPT LOAD when the node answers NOSCRIPT (a new
+ * primary after a failover, a restart), and blocks for the reply (as for `slotwise_command`).
+ * `argv` holds `argc` arguments: the first `numkeys` are the keys, the rest the script's
+ * arguments. `read_only` uses EVALSHA_RO.
+ */
+slotwise_status slotwise_script_run(const struct slotwise_client *client,
+                                    const uint8_t *body,
+                                    size_t body_len,
+                                    size_t numkeys,
+                                    size_t argc,
+                                    const uint8_t *const *argv,
+                                    const size_t *argv_len,
+                                    bool read_only,
+                                    struct slotwise_reply **reply);
 
 /**
  * Writes the type of `reply` to `*out`.

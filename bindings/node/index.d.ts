@@ -196,6 +196,13 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   execute(args: Arg[]): Promise<Reply<V>>;
   /** A pipeline: queue commands with the same methods, then exec(). */
   pipeline(): Pipeline<V>;
+  /**
+   * A MULTI/EXEC transaction on one connection held for it; every key must share one slot
+   * (use a hash tag).
+   */
+  multi(): Transaction<V>;
+  /** A Lua script run with EVALSHA, loaded with SCRIPT LOAD on a node that lacks it. */
+  registerScript(body: string | Buffer, options?: { readOnly?: boolean }): Script<V>;
   /** Proves every primary accepts a write. */
   /** Every key of the deployment (optionally matching `match`), from every primary in turn. */
   scanIter(options?: { match?: string; count?: number }): AsyncGenerator<string | Buffer, void, undefined>;
@@ -357,6 +364,96 @@ export declare class Pipeline<V extends string | Buffer = string> {
 }
 
 /**
+ * A MULTI/EXEC transaction (client.multi()). Command methods queue; exec() rejects with
+ * WatchError when a watched key changed and ExecAbortError when a command was refused while
+ * queueing (nothing applied in either case). One use.
+ */
+export declare class Transaction<V extends string | Buffer = string> {
+  private constructor();
+  /** How many commands are queued. */
+  readonly length: number;
+  /** WATCHes keys on the transaction's connection (before any queued command). */
+  watch(...keys: Arg[]): Promise<void>;
+  /** Runs one command now on the transaction's connection, e.g. query(['GET', k]). */
+  query(args: Arg[]): Promise<Reply<V>>;
+  /** Queues one raw command, e.g. execute(['INCR', 'k']). */
+  execute(args: Arg[]): this;
+  /** MULTI, the queued commands, EXEC: the replies in order (raiseOnError as Pipeline). */
+  exec(options?: { raiseOnError?: boolean }): Promise<Array<Reply<V>>>;
+  /** Ends the transaction without EXEC (its connection and any WATCH are closed). */
+  discard(): void;
+
+  /** PING: resolves to 'PONG'. */
+  ping(): this;
+  /** GET: the value, or null when the key does not exist. */
+  get(key: Arg): this;
+  /** SET: 'OK', or null when NX/XX stopped it; with GET the old value (or null). */
+  set(key: Arg, value: Arg, options?: SetOptions): this;
+  /** DEL: how many keys were removed (keys may live on different nodes). */
+  del(...keys: Arg[] | [Arg[]]): this;
+  /** EXISTS: how many of the keys exist. */
+  exists(...keys: Arg[] | [Arg[]]): this;
+  /** EXPIRE: true when the timeout was set. */
+  expire(key: Arg, seconds: number): this;
+  /** TTL: seconds to live; -1 without expiry, -2 when the key does not exist. */
+  ttl(key: Arg): this;
+  /** INCR: the new value. */
+  incr(key: Arg): this;
+  /** INCRBY: the new value. */
+  incrBy(key: Arg, increment: number | bigint): this;
+  /** DECR: the new value. */
+  decr(key: Arg): this;
+  /** MGET: the values in order, null for a missing key (keys may live on different nodes). */
+  mget(...keys: Arg[] | [Arg[]]): this;
+  /** MSET of every entry (keys may live on different nodes; not atomic across nodes). */
+  mset(entries: Record<string, Arg> | Map<Arg, Arg>): this;
+  /** HSET of one field or of every entry of an object/Map: how many fields were added. */
+  hset(key: Arg, fields: Record<string, Arg> | Map<Arg, Arg>): this;
+  hset(key: Arg, field: Arg, value: Arg): this;
+  /** HGET: the field, or null. */
+  hget(key: Arg, field: Arg): this;
+  /** HGETALL as an object (field names as strings, also with returnBuffers). */
+  hgetAll(key: Arg): this;
+  /** HDEL: how many fields were removed. */
+  hdel(key: Arg, ...fields: Arg[]): this;
+  /** LPUSH: the length of the list after the push. */
+  lpush(key: Arg, ...values: Arg[]): this;
+  /** RPUSH: the length of the list after the push. */
+  rpush(key: Arg, ...values: Arg[]): this;
+  /** LPOP: the first element (null when empty); with count, an array. */
+  lpop(key: Arg, count?: number): this;
+  /** RPOP: the last element (null when empty); with count, an array. */
+  rpop(key: Arg, count?: number): this;
+  /** LRANGE: the elements from start to stop (inclusive; negative counts from the end). */
+  lrange(key: Arg, start: number, stop: number): this;
+  /** SADD: how many members were added. */
+  sadd(key: Arg, ...members: Arg[]): this;
+  /** SREM: how many members were removed. */
+  srem(key: Arg, ...members: Arg[]): this;
+  /** SMEMBERS as an array (in no particular order). */
+  smembers(key: Arg): this;
+  /** ZADD of {member: score}: how many were added (changed, with CH). */
+  zadd(key: Arg, members: Record<string, number> | Map<Arg, number>, options?: ZaddOptions): this;
+  /** ZRANGE by rank; with WITHSCORES, [member, score] pairs. */
+  zrange(key: Arg, start: number, stop: number, options?: ZrangeOptions): this;
+  /** ZSCORE as a number, or null. */
+  zscore(key: Arg, member: Arg): this;
+  /** PUBLISH: how many subscribers received the message (on the node it went to). */
+  publish(channel: Arg, message: Arg): this;
+  /** EVAL: the script's reply (its keys must share one slot in a cluster). */
+  eval(script: Arg, numKeys: number, ...keysAndArgs: Arg[]): this;
+  /** EVALSHA: the script's reply. */
+  evalsha(sha: Arg, numKeys: number, ...keysAndArgs: Arg[]): this;
+}
+
+/** A Lua script (client.registerScript()). */
+export declare class Script<V extends string | Buffer = string> {
+  private constructor();
+  /** Runs it with keys (one slot) and args. */
+  run(keys?: Arg[], args?: Arg[]): Promise<Reply<V>>;
+}
+
+/**
  * Connects from a URL:
  * redis://[[user]:password@]host[:port][/db] (one server),
  * redis+cluster://host:port,host:port (a cluster),
@@ -370,7 +467,7 @@ export declare function connect(url: string, options?: Options): Promise<Client<
 export type ErrorCode =
   | 'CONNECT' | 'IO' | 'TIMEOUT' | 'PROTOCOL' | 'SERVER' | 'CLUSTERDOWN' | 'TRYAGAIN'
   | 'CROSSSLOT' | 'READONLY' | 'LOADING' | 'MASTERDOWN' | 'AUTH' | 'INVALID_ARGUMENT'
-  | 'NO_ROUTE' | 'TOO_MANY_REDIRECTS' | 'CLOSED' | 'TOPOLOGY' | 'BUSY';
+  | 'NO_ROUTE' | 'TOO_MANY_REDIRECTS' | 'CLOSED' | 'TOPOLOGY' | 'BUSY' | 'EXECABORT';
 
 /** Base of every slotwise error. */
 export declare class SlotwiseError extends Error {
@@ -420,6 +517,10 @@ export declare class TooManyRedirectsError extends SlotwiseError {}
 export declare class ClosedError extends SlotwiseError {}
 /** TOPOLOGY */
 export declare class TopologyError extends SlotwiseError {}
+/** EXECABORT */
+export declare class ExecAbortError extends ResponseError {}
+/** A watched key changed before EXEC (code 'WATCH'). */
+export declare class WatchError extends SlotwiseError {}
 
 /** The addon's version. */
 export declare const version: string;

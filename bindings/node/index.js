@@ -4,12 +4,14 @@
 // binding (commands, options, errors), native.js loads the prebuilt addon.
 
 const native = require('./native.js');
-const { Client, Pipeline, connect } = require('./lib/client.js');
+const { Client, Pipeline, Transaction, Script, connect } = require('./lib/client.js');
 const { makeError, closedError, ...errors } = require('./lib/errors.js');
 
 module.exports = {
   Client,
   Pipeline,
+  Transaction,
+  Script,
   connect,
   ...errors,
   /** The addon's version (the Rust workspace version). */

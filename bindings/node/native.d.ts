@@ -29,10 +29,31 @@ export declare class NativeClient {
   metrics(): MetricsView
   /** Closes every connection and stops the events; later calls fail with CLOSED. */
   close(): void
+  /** Starts a MULTI/EXEC transaction (no I/O until watch, query or exec). */
+  txStart(): NativeTransaction
+  /** WATCHes `keys` on the transaction's held connection; completes `id` with null. */
+  txWatch(id: number, tx: NativeTransaction, keys: Array<string | Buffer>): void
+  /** Runs one command now on the held connection (reads after WATCH). */
+  txQuery(id: number, tx: NativeTransaction, args: Array<string | Buffer>): void
+  /**
+   * MULTI, `cmds`, EXEC: completes `id` with the replies (errors inside as Error
+   * instances), or null when a watched key changed.
+   */
+  txExec(id: number, tx: NativeTransaction, cmds: Array<Array<string | Buffer>>): void
+  /** Ends a transaction without EXEC (its connection, and any WATCH, is closed). */
+  txReset(tx: NativeTransaction): void
+  /**
+   * Runs a Lua script with EVALSHA on the node owning `keys`, loading it there on
+   * NOSCRIPT; completes `id` with its reply.
+   */
+  runScript(id: number, body: string | Buffer, keys: Array<string | Buffer>, args: Array<string | Buffer>, readOnly: boolean): void
 }
 
 /** One cluster-wide scan in progress (see `scanStart`). */
 export declare class NativeScan {}
+
+/** One transaction in progress (see `txStart`); `txExec` or `txReset` ends it. */
+export declare class NativeTransaction {}
 
 /**
  * Connects (`mode`: `'cluster' | 'standalone' | 'sentinel'`) and resolves to the client, or

@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeScan = nativeBinding.NativeScan
+module.exports.NativeTransaction = nativeBinding.NativeTransaction
 module.exports.connect = nativeBinding.connect
 module.exports.version = nativeBinding.version

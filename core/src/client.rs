@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::cluster::{Core, HealthReport, Mode, Scan};
+use crate::cluster::{Core, HealthReport, Mode, Scan, Transaction};
 use crate::config::{Options, ReadFrom};
 use crate::conn::ConnConfig;
 use crate::error::{Error, ErrorKind, Outcome, Result};
@@ -13,9 +13,10 @@ use crate::metrics::{MetricsSnapshot, Trigger};
 use crate::pool::Pool;
 use crate::refresh::{self, Refresher};
 use crate::resp::Value;
+use crate::script::Script;
 use crate::sentinel::SentinelState;
 use crate::topology::{Addr, Topology};
-use crate::Cmd;
+use crate::{Cmd, ToArg};
 
 /// A client for a Redis Cluster or a single Redis server. Cheap to clone: clones share
 /// connections and topology. Every method may be called from many tasks at once.
@@ -176,6 +177,32 @@ impl Client {
             client: self.clone(),
             cmds: Vec::new(),
         }
+    }
+
+    /// Runs `script` with EVALSHA on the node owning its keys (all in one slot), loading it
+    /// there first when the node answers NOSCRIPT.
+    pub async fn run_script<K: ToArg + Clone, A: ToArg + Clone>(
+        &self,
+        script: &Script,
+        keys: &[K],
+        args: &[A],
+    ) -> Result<Value> {
+        self.core.check_open()?;
+        let c = script.call(keys, args);
+        self.core
+            .run_script(
+                &c,
+                script.body(),
+                script.is_read_only(),
+                self.core.deadline(),
+            )
+            .await
+    }
+
+    /// Starts a MULTI/EXEC transaction (optionally WATCHing keys first) on a connection held
+    /// for it; every key must share one slot. See [`Transaction`].
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.core.clone())
     }
 
     /// The topology in use (a snapshot).

@@ -46,6 +46,9 @@ pub enum ErrorKind {
     Topology = 17,
     /// The connection's in-flight queue is full and the deadline passed while waiting.
     Busy = 18,
+    /// `EXECABORT`: a command of a MULTI/EXEC transaction was refused while queueing, so the
+    /// whole transaction was discarded (nothing applied).
+    ExecAbort = 19,
 }
 
 impl ErrorKind {
@@ -75,6 +78,7 @@ impl ErrorKind {
             ErrorKind::Closed => "CLOSED",
             ErrorKind::Topology => "TOPOLOGY",
             ErrorKind::Busy => "BUSY",
+            ErrorKind::ExecAbort => "EXECABORT",
         }
     }
 
@@ -146,6 +150,15 @@ impl Error {
             "LOADING" => (ErrorKind::Loading, Outcome::NotRun),
             "MASTERDOWN" => (ErrorKind::MasterDown, Outcome::NotRun),
             "NOAUTH" | "WRONGPASS" => (ErrorKind::Auth, Outcome::NotRun),
+            "EXECABORT" => (ErrorKind::ExecAbort, Outcome::NotRun),
+            // A blocked command released by the server without taking anything. Redis sends
+            // it when the node stops being a primary (failover): the command is sent again to
+            // the new primary, as after READONLY. An application's own CLIENT UNBLOCK ... ERROR
+            // is its final answer.
+            "UNBLOCKED" if !text.contains("CLIENT UNBLOCK") => {
+                (ErrorKind::ReadOnly, Outcome::NotRun)
+            }
+            "UNBLOCKED" => (ErrorKind::Server, Outcome::NotRun),
             // Only a redirect the router could not parse is ever surfaced.
             "MOVED" | "ASK" => (ErrorKind::Protocol, Outcome::NotRun),
             _ => (ErrorKind::Server, Outcome::Ran),

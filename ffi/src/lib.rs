@@ -5,7 +5,7 @@
 //!
 //! One module per concept: handles and arguments (`args`), the panic boundary (`panic`),
 //! statuses (`status`) and the thread's last error (`error`), then `options`, `client`,
-//! `async_command`, `pipeline`, `reply`, `events`, `health`, `version`.
+//! `async_command`, `pipeline`, `transaction`, `reply`, `events`, `health`, `version`.
 //!
 //! The safety contract of every `unsafe extern "C"` function is the header's: pointers are
 //! NULL (reported as `SLOTWISE_STATUS_NULL_ARGUMENT` where not allowed) or valid for what
@@ -34,6 +34,8 @@ mod client;
 mod async_command;
 
 mod pipeline;
+
+mod transaction;
 
 mod reply;
 

@@ -61,6 +61,8 @@ pub enum slotwise_status {
     Topology = 17,
     /// A connection's in-flight queue stayed full until the deadline.
     Busy = 18,
+    /// EXECABORT: a command of a transaction was refused while queueing; nothing was applied.
+    ExecAbort = 19,
     /// A pointer argument that must not be NULL was NULL.
     NullArgument = 1000,
     /// Bytes that must be UTF-8 text (addresses, names, passwords) were not.
@@ -102,6 +104,7 @@ impl slotwise_status {
             ErrorKind::Closed => S::Closed,
             ErrorKind::Topology => S::Topology,
             ErrorKind::Busy => S::Busy,
+            ErrorKind::ExecAbort => S::ExecAbort,
             _ => S::Unknown,
         }
     }
@@ -129,6 +132,7 @@ impl slotwise_status {
             S::Closed => c"CLOSED",
             S::Topology => c"TOPOLOGY",
             S::Busy => c"BUSY",
+            S::ExecAbort => c"EXECABORT",
             S::NullArgument => c"NULL_ARGUMENT",
             S::InvalidUtf8 => c"INVALID_UTF8",
             S::Panic => c"PANIC",
@@ -140,7 +144,7 @@ impl slotwise_status {
     }
 
     /// Every status, for the name lookup and the tests.
-    pub(crate) const ALL: [slotwise_status; 26] = {
+    pub(crate) const ALL: [slotwise_status; 27] = {
         use slotwise_status as S;
         [
             S::Ok,
@@ -162,6 +166,7 @@ impl slotwise_status {
             S::Closed,
             S::Topology,
             S::Busy,
+            S::ExecAbort,
             S::NullArgument,
             S::InvalidUtf8,
             S::Panic,

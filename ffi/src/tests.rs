@@ -139,6 +139,7 @@ fn statuses_keep_the_core_codes_and_names() {
         ErrorKind::Closed,
         ErrorKind::Topology,
         ErrorKind::Busy,
+        ErrorKind::ExecAbort,
     ];
     for k in kinds {
         let s = slotwise_status::from_kind(k);

@@ -64,6 +64,9 @@ void test_reply_types(slotwise_client *c);
 void test_cross_slot(slotwise_client *c);
 void test_pipeline(slotwise_client *c);
 void test_health_check(slotwise_client *c);
+/* test_transactions.c */
+void test_transactions(slotwise_client *c);
+void test_scripts(slotwise_client *c);
 /* test_async.c */
 #define ASYNC_THREADS 4
 void test_async_threads(slotwise_client *c);

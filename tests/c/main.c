@@ -47,6 +47,9 @@ int main(void) {
       printf("cross-slot, pipeline\n");
       test_cross_slot(c);
       test_pipeline(c);
+      printf("transactions, scripts\n");
+      test_transactions(c);
+      test_scripts(c);
       printf("async from %d threads\n", ASYNC_THREADS);
       test_async_threads(c);
       printf("health check\n");

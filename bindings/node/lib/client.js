@@ -14,38 +14,12 @@ const errors = require('./errors.js');
 const options = require('./options.js');
 const url = require('./url.js');
 const { RUN, FAIL, install } = require('./commands.js');
+const { typeName, toArg, toArgv, execOptions, finishReplies } = require('./args.js');
+const { Transaction, Script, TX } = require('./transaction.js');
 
 const PRIVATE = Symbol('slotwise.private');
 const PIPE = Symbol('slotwise.pipe');
 const noop = () => {};
-
-function typeName(v) {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v;
-}
-
-/** One argument as the addon takes it: a string or a Buffer. */
-function toArg(a, i, argv) {
-  if (typeof a === 'string' || Buffer.isBuffer(a)) return a;
-  if (typeof a === 'number') {
-    if (Number.isFinite(a)) return String(a);
-    if (a === Infinity) return '+inf';
-    if (a === -Infinity) return '-inf';
-  }
-  if (typeof a === 'bigint') return a.toString();
-  if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const at = i === 0 ? 'the command name' : `${typeof argv[0] === 'string' ? argv[0].toUpperCase() : 'command'} argument ${i}`;
-  const what = typeof a === 'number' ? 'NaN' : typeName(a);
-  throw new TypeError(`${at} must be a string, Buffer, number or bigint, not ${what}`);
-}
-
-function toArgv(argv, what) {
-  if (!Array.isArray(argv) || argv.length === 0) {
-    throw new TypeError(`${what} needs a non-empty array [command, ...args], not ${typeName(argv)}`);
-  }
-  return argv.map(toArg);
-}
 
 /** The calls in flight of one client, by id, and the timer that holds the process meanwhile. */
 class Calls {
@@ -230,6 +204,37 @@ class Client extends EventEmitter {
   }
 
   /**
+   * A MULTI/EXEC transaction on one connection held for it (every key in one slot: use a
+   * hash tag). `await tx.watch(...keys)`, `await tx.query([...])` (runs now), queue commands
+   * with the usual methods, then `await tx.exec()`; see lib/transaction.js.
+   */
+  multi() {
+    if (this.#calls.closed) throw errors.closedError();
+    const tx = this.#native.txStart();
+    return new Transaction(
+      TX,
+      tx,
+      (parse, send) => {
+        if (this.#calls.closed) return Promise.reject(errors.closedError());
+        return this.#calls.run(parse, (id) => send(this.#native, id));
+      },
+      () => this.#native.txReset(tx),
+    );
+  }
+
+  /**
+   * A Lua script run with EVALSHA: `await script.run(keys, args)`. A node that does not have
+   * it (a new primary after a failover, a restart) gets it with SCRIPT LOAD and the call goes
+   * on. `{ readOnly: true }` uses EVALSHA_RO.
+   */
+  registerScript(body, opts) {
+    return new Script(TX, body, opts, (parse, send) => {
+      if (this.#calls.closed) return Promise.reject(errors.closedError());
+      return this.#calls.run(parse, (id) => send(this.#native, id));
+    });
+  }
+
+  /**
    * Every key of the deployment (optionally matching `match`), from every primary in turn:
    * SCAN's cursor belongs to one node. `for await (const key of client.scanIter({ match }))`.
    */
@@ -316,42 +321,14 @@ class Pipeline {
    * `{ raiseOnError: false }`, where its Error stands in its place. The queue is emptied.
    */
   async exec(opts) {
-    let raiseOnError = true;
-    if (opts !== undefined) {
-      if (opts === null || typeof opts !== 'object') throw new TypeError(`exec options must be an object, not ${typeName(opts)}`);
-      for (const k of Object.keys(opts)) {
-        if (k !== 'raiseOnError') throw new TypeError(`unknown exec option '${k}'; known: raiseOnError`);
-      }
-      if (opts.raiseOnError !== undefined) {
-        if (typeof opts.raiseOnError !== 'boolean') throw new TypeError('exec option raiseOnError must be a boolean');
-        raiseOnError = opts.raiseOnError;
-      }
-    }
+    const raiseOnError = execOptions(opts);
     const cmds = this.#cmds;
     const parsers = this.#parsers;
     this.#cmds = [];
     this.#parsers = [];
     if (cmds.length === 0) return [];
     const replies = await this.#client[PIPE](cmds);
-    let first = null;
-    for (let i = 0; i < replies.length; i++) {
-      const r = replies[i];
-      if (r instanceof errors.SlotwiseError) {
-        first ??= r;
-      } else if (parsers[i] !== undefined) {
-        try {
-          replies[i] = parsers[i](r);
-        } catch (e) {
-          replies[i] = e;
-          first ??= e;
-        }
-      }
-    }
-    if (raiseOnError && first !== null) {
-      first.replies = replies;
-      throw first;
-    }
-    return replies;
+    return finishReplies(replies, parsers, raiseOnError);
   }
 }
 
@@ -368,4 +345,4 @@ async function connect(target, opts) {
   return open(t.mode, t.mode === 'sentinel' ? addressList('sentinels', t.addresses) : addressList('seeds', t.addresses), t.serviceName, merged);
 }
 
-module.exports = { Client, Pipeline, connect };
+module.exports = { Client, Pipeline, Transaction, Script, connect };

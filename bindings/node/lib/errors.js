@@ -60,6 +60,10 @@ class TooManyRedirectsError extends SlotwiseError {}
 class ClosedError extends SlotwiseError {}
 /** No usable view of the cluster could be found (TOPOLOGY). */
 class TopologyError extends SlotwiseError {}
+/** A command of a MULTI/EXEC transaction was refused while queueing; nothing applied (EXECABORT). */
+class ExecAbortError extends ResponseError {}
+/** A watched key changed before EXEC: the transaction applied nothing (code 'WATCH', no kind). */
+class WatchError extends SlotwiseError {}
 
 /** ErrorKind name -> class. Kinds added to the core later get SlotwiseError until named. */
 const BY_CODE = {
@@ -81,6 +85,7 @@ const BY_CODE = {
   TOO_MANY_REDIRECTS: TooManyRedirectsError,
   CLOSED: ClosedError,
   TOPOLOGY: TopologyError,
+  EXECABORT: ExecAbortError,
 };
 
 /** Called by the addon for every error it reports. */
@@ -114,6 +119,8 @@ module.exports = {
   TooManyRedirectsError,
   ClosedError,
   TopologyError,
+  ExecAbortError,
+  WatchError,
   makeError,
   closedError,
 };

@@ -221,6 +221,13 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   execute(args: Arg[]): Promise<Reply<V>>;
   /** A pipeline: queue commands with the same methods, then exec(). */
   pipeline(): Pipeline<V>;
+  /**
+   * A MULTI/EXEC transaction on one connection held for it; every key must share one slot
+   * (use a hash tag).
+   */
+  multi(): Transaction<V>;
+  /** A Lua script run with EVALSHA, loaded with SCRIPT LOAD on a node that lacks it. */
+  registerScript(body: string | Buffer, options?: { readOnly?: boolean }): Script<V>;
   /** Proves every primary accepts a write. */
   /** Every key of the deployment (optionally matching \`match\`), from every primary in turn. */
   scanIter(options?: { match?: string; count?: number }): AsyncGenerator<string | Buffer, void, undefined>;
@@ -262,6 +269,36 @@ ${methods(() => 'this')}
 }
 
 /**
+ * A MULTI/EXEC transaction (client.multi()). Command methods queue; exec() rejects with
+ * WatchError when a watched key changed and ExecAbortError when a command was refused while
+ * queueing (nothing applied in either case). One use.
+ */
+export declare class Transaction<V extends string | Buffer = string> {
+  private constructor();
+  /** How many commands are queued. */
+  readonly length: number;
+  /** WATCHes keys on the transaction's connection (before any queued command). */
+  watch(...keys: Arg[]): Promise<void>;
+  /** Runs one command now on the transaction's connection, e.g. query(['GET', k]). */
+  query(args: Arg[]): Promise<Reply<V>>;
+  /** Queues one raw command, e.g. execute(['INCR', 'k']). */
+  execute(args: Arg[]): this;
+  /** MULTI, the queued commands, EXEC: the replies in order (raiseOnError as Pipeline). */
+  exec(options?: { raiseOnError?: boolean }): Promise<Array<Reply<V>>>;
+  /** Ends the transaction without EXEC (its connection and any WATCH are closed). */
+  discard(): void;
+
+${methods(() => 'this')}
+}
+
+/** A Lua script (client.registerScript()). */
+export declare class Script<V extends string | Buffer = string> {
+  private constructor();
+  /** Runs it with keys (one slot) and args. */
+  run(keys?: Arg[], args?: Arg[]): Promise<Reply<V>>;
+}
+
+/**
  * Connects from a URL:
  * redis://[[user]:password@]host[:port][/db] (one server),
  * redis+cluster://host:port,host:port (a cluster),
@@ -275,7 +312,7 @@ export declare function connect(url: string, options?: Options): Promise<Client<
 export type ErrorCode =
   | 'CONNECT' | 'IO' | 'TIMEOUT' | 'PROTOCOL' | 'SERVER' | 'CLUSTERDOWN' | 'TRYAGAIN'
   | 'CROSSSLOT' | 'READONLY' | 'LOADING' | 'MASTERDOWN' | 'AUTH' | 'INVALID_ARGUMENT'
-  | 'NO_ROUTE' | 'TOO_MANY_REDIRECTS' | 'CLOSED' | 'TOPOLOGY' | 'BUSY';
+  | 'NO_ROUTE' | 'TOO_MANY_REDIRECTS' | 'CLOSED' | 'TOPOLOGY' | 'BUSY' | 'EXECABORT';
 
 /** Base of every slotwise error. */
 export declare class SlotwiseError extends Error {
@@ -325,6 +362,10 @@ export declare class TooManyRedirectsError extends SlotwiseError {}
 export declare class ClosedError extends SlotwiseError {}
 /** TOPOLOGY */
 export declare class TopologyError extends SlotwiseError {}
+/** EXECABORT */
+export declare class ExecAbortError extends ResponseError {}
+/** A watched key changed before EXEC (code 'WATCH'). */
+export declare class WatchError extends SlotwiseError {}
 
 /** The addon's version. */
 export declare const version: string;

@@ -127,7 +127,16 @@ fn completer(complete: &CompleteFn<'_>, ctx: Arc<Ctx>) -> Result<Completer> {
 
 #[napi]
 impl NativeClient {
-    fn finish(&self, id: u32, fut: impl std::future::Future<Output = Reply> + Send + 'static) {
+    /// The core client (for the other files of the addon).
+    pub(crate) fn core(&self) -> &slotwise::Client {
+        &self.inner
+    }
+
+    pub(crate) fn finish(
+        &self,
+        id: u32,
+        fut: impl std::future::Future<Output = Reply> + Send + 'static,
+    ) {
         let done = self.done.clone();
         runtime().spawn(async move {
             let reply = fut.await;

@@ -18,6 +18,7 @@ mod events;
 mod options;
 mod pipeline;
 mod topology;
+mod transaction;
 
 use napi_derive::napi;
 

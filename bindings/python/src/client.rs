@@ -7,7 +7,9 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use slotwise::blocking;
 
 use crate::asyncio::{self, Deferred};
-use crate::{callbacks, convert, errors, logging, options, pipeline, report, scan, topology};
+use crate::{
+    callbacks, convert, errors, logging, options, pipeline, report, scan, topology, transaction,
+};
 
 /// One connected client. Thread-safe: share it between threads freely.
 #[pyclass(frozen, module = "slotwise._slotwise")]
@@ -240,6 +242,49 @@ impl NativeClient {
             client.scan(pattern.as_deref(), count),
             self.decode,
         ))
+    }
+
+    /// Starts a MULTI/EXEC transaction (see `NativeTransaction`).
+    fn transaction(&self, py: Python<'_>) -> PyResult<transaction::NativeTransaction> {
+        Ok(transaction::NativeTransaction::new(
+            self.core(py)?.transaction(),
+            self.decode,
+        ))
+    }
+
+    /// Runs a Lua script by SHA-1 (EVALSHA), loading it on the node that answers NOSCRIPT.
+    /// `body` is a 1-tuple (str or bytes); `keys` and `args` tuples of arguments.
+    fn run_script(
+        &self,
+        py: Python<'_>,
+        body: &Bound<'_, PyTuple>,
+        keys: &Bound<'_, PyTuple>,
+        args: &Bound<'_, PyTuple>,
+        read_only: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let (script, keys, args) = transaction::script_call(body, keys, args, read_only)?;
+        let client = self.core(py)?;
+        let r = py.detach(|| blocking::block_on(client.run_script(&script, &keys, &args)));
+        convert::to_py(py, r.map_err(|e| errors::to_py(py, &e))?, self.decode)
+    }
+
+    /// `run_script`, as an awaitable.
+    fn run_script_async<'py>(
+        &self,
+        py: Python<'py>,
+        body: &Bound<'py, PyTuple>,
+        keys: &Bound<'py, PyTuple>,
+        args: &Bound<'py, PyTuple>,
+        read_only: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (script, keys, args) = transaction::script_call(body, keys, args, read_only)?;
+        let (client, decode) = (self.core(py)?, self.decode);
+        asyncio::future(py, async move {
+            let r = client.run_script(&script, &keys, &args).await;
+            Deferred::new(move |py| {
+                convert::to_py(py, r.map_err(|e| errors::to_py(py, &e))?, decode)
+            })
+        })
     }
 
     /// The core's counters (no I/O).

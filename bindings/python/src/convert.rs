@@ -33,6 +33,15 @@ pub fn to_cmd(args: &Bound<'_, PyTuple>) -> PyResult<Cmd> {
     Ok(cmd)
 }
 
+/// A list of keys or arguments (`watch(*keys)`, a script's `keys=` and `args=`).
+pub fn to_args(what: &str, items: &Bound<'_, PyTuple>) -> PyResult<Vec<Bytes>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, a)| to_arg(&a).map_err(|e| PyTypeError::new_err(format!("{what} {i}: {e}"))))
+        .collect()
+}
+
 fn to_arg(a: &Bound<'_, PyAny>) -> Result<Bytes, String> {
     if let Ok(b) = a.cast::<PyBytes>() {
         return Ok(Bytes::copy_from_slice(b.as_bytes()));

@@ -33,6 +33,8 @@ const TREE: &[(&str, Option<&str>, Option<&str>, &str)] = &[
     ("TooManyRedirectsError", Some("SlotwiseError"), None, "MOVED/ASK redirections went past the limit (kind TOO_MANY_REDIRECTS)."),
     ("ClosedError", Some("SlotwiseError"), None, "The client was closed, or was created in another process before a fork (kind CLOSED)."),
     ("TopologyError", Some("SlotwiseError"), None, "No usable view of the cluster could be found (kind TOPOLOGY)."),
+    ("ExecAbortError", Some("ResponseError"), None, "A command of a MULTI/EXEC transaction was refused while queueing; nothing was applied (kind EXECABORT)."),
+    ("WatchError", Some("SlotwiseError"), None, "A WATCHed key changed before EXEC: the transaction applied nothing; watch and try again. Raised by the transaction pipelines (no kind)."),
 ];
 
 /// The mapping. Kinds added to the core later fall back to the base class until named here.
@@ -56,6 +58,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::TooManyRedirects => "TooManyRedirectsError",
         ErrorKind::Closed => "ClosedError",
         ErrorKind::Topology => "TopologyError",
+        ErrorKind::ExecAbort => "ExecAbortError",
         _ => "SlotwiseError",
     }
 }

@@ -11,6 +11,8 @@ pub(crate) mod redirect;
 mod route;
 mod scan;
 mod split;
+mod transaction;
+pub use transaction::Transaction;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -230,7 +232,13 @@ impl Core {
                 }
             }
         };
-        match &sent {
+        self.observe(addr, &sent);
+        sent
+    }
+
+    /// Records the result of talking to `addr`: a failure in any phase marks the node.
+    pub(crate) fn observe<T>(&self, addr: &Addr, result: &Result<T>) {
+        match result {
             Ok(_) => self.health.success(addr),
             Err(e) => {
                 if let Some(event) = self.health.failure(addr, e) {
@@ -241,7 +249,6 @@ impl Core {
                 }
             }
         }
-        sent
     }
 
     /// Picks the node for one attempt.

@@ -74,7 +74,7 @@ impl Core {
                 for (&i, v) in idx.iter().zip(replies) {
                     match v {
                         Value::Error(msg) => match classify(&msg, &addr) {
-                            Reply::Final(e) => out.push((i, Err(e))),
+                            Reply::Final(e) | Reply::NoScript(e) => out.push((i, Err(e))),
                             _ => again.push(i),
                         },
                         v => out.push((i, Ok(v))),

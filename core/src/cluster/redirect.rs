@@ -12,6 +12,8 @@ pub(crate) enum Reply {
     Ask(Addr),
     /// The command did not run and the cluster is in transition: wait and resend.
     Transient(Error),
+    /// `NOSCRIPT`: the node does not have the script an EVALSHA named (it did not run).
+    NoScript(Error),
     /// A final answer from the server.
     Final(Error),
 }
@@ -23,7 +25,9 @@ pub(crate) fn classify(msg: &[u8], from: &Addr) -> Reply {
         return r;
     }
     let e = Error::from_server(msg);
-    if e.kind().is_transient_server_state() {
+    if msg.starts_with(b"NOSCRIPT") {
+        Reply::NoScript(e.with_outcome(crate::error::Outcome::NotRun))
+    } else if e.kind().is_transient_server_state() {
         Reply::Transient(e)
     } else {
         Reply::Final(e)
@@ -126,12 +130,22 @@ mod tests {
             b"LOADING",
             b"READONLY You can't write",
             b"MASTERDOWN Link down",
+            b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
         ] {
             assert!(matches!(classify(t, &from()), Reply::Transient(_)));
         }
         assert!(matches!(
             classify(b"WRONGTYPE Operation", &from()),
             Reply::Final(_)
+        ));
+        // The application's own CLIENT UNBLOCK ... ERROR is final.
+        assert!(matches!(
+            classify(b"UNBLOCKED client unblocked via CLIENT UNBLOCK", &from()),
+            Reply::Final(_)
+        ));
+        assert!(matches!(
+            classify(b"NOSCRIPT No matching script.", &from()),
+            Reply::NoScript(e) if e.outcome() == crate::error::Outcome::NotRun
         ));
     }
 }

@@ -6,6 +6,7 @@
 //! MASTERDOWN), or when it is read-only. A write whose outcome is unknown fails with an error
 //! that says it may have run (unless the caller opted in to `retry_unsafe_writes`).
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::redirect::{classify, suggests_refresh, Reply};
@@ -19,6 +20,9 @@ use crate::{cmd, Cmd};
 
 /// ASK or TRYAGAIN replies to one request after which the topology is re-read.
 const REPEATS_TO_REFRESH: u32 = 2;
+
+/// SCRIPT LOADs one request may do after NOSCRIPT replies.
+const MAX_SCRIPT_LOADS: u32 = 3;
 
 impl Core {
     pub(crate) async fn run(
@@ -41,6 +45,42 @@ impl Core {
         deadline: Instant,
         via: Via,
     ) -> Result<Value> {
+        self.follow(command, target, readonly, deadline, via, None)
+            .await
+    }
+
+    /// [`Core::run`] for an EVALSHA of `script`: a NOSCRIPT reply (the node never saw the
+    /// script: a new primary after a failover, a restart, SCRIPT FLUSH) loads it on the node
+    /// that answered and sends the EVALSHA again, inside the same deadline.
+    pub(crate) async fn run_script(
+        &self,
+        command: &Cmd,
+        script: &Bytes,
+        readonly: bool,
+        deadline: Instant,
+    ) -> Result<Value> {
+        let target = Target::Slot(crate::slot::command_slot(command.args()));
+        self.follow(
+            command,
+            target,
+            readonly,
+            deadline,
+            Via::Shared,
+            Some(script),
+        )
+        .await
+    }
+
+    async fn follow(
+        &self,
+        command: &Cmd,
+        target: Target,
+        readonly: bool,
+        deadline: Instant,
+        via: Via,
+        script: Option<&Bytes>,
+    ) -> Result<Value> {
+        let mut loads = 0u32;
         let mut attempt = 0u32;
         let mut redirects = 0usize;
         let (mut asks, mut tryagains) = (0u32, 0u32);
@@ -123,6 +163,19 @@ impl Core {
                         }
                         e
                     }
+                    Reply::NoScript(e) => match script {
+                        // A node loads it once per request: a script flushed again and again
+                        // is an error, not a loop.
+                        Some(body) if loads < MAX_SCRIPT_LOADS => {
+                            loads += 1;
+                            self.load_script(&addr, body, deadline).await?;
+                            if asking {
+                                ask = Some(addr);
+                            }
+                            continue;
+                        }
+                        _ => return Err(e),
+                    },
                     Reply::Final(e) => return Err(e),
                 },
                 Ok(v) => return Ok(v),
@@ -160,6 +213,20 @@ impl Core {
 }
 
 impl Core {
+    /// SCRIPT LOAD of `body` on one node (the one that answered NOSCRIPT).
+    async fn load_script(&self, addr: &Addr, body: &Bytes, deadline: Instant) -> Result<()> {
+        let load = cmd("SCRIPT").arg("LOAD").arg(body.clone());
+        let reply = self
+            .send_to(addr, std::slice::from_ref(&load), deadline)
+            .await?
+            .pop();
+        match reply {
+            Some(Value::Error(msg)) => Err(Error::from_server(&msg).context("SCRIPT LOAD")),
+            Some(_) => Ok(()),
+            None => Err(Error::protocol("no reply to SCRIPT LOAD")),
+        }
+    }
+
     /// The one retry rule: an attempt may be sent again when it certainly did not run, or
     /// when its connection was lost under a read (or a write, if the caller accepts
     /// duplicates). A malformed reply or a server's final answer is never resent.

@@ -10,6 +10,8 @@ import {
   Reply,
   SlotwiseError,
   Topology,
+  Transaction,
+  WatchError,
   version,
 } from '../..';
 
@@ -41,6 +43,19 @@ async function main(): Promise<void> {
   const raw: Reply<string> = await c.execute(['GET', 'k']);
   const p: Pipeline<string> = c.pipeline().set('a', 1).incr('a').get('a');
   const replies: Reply<string>[] = await p.exec({ raiseOnError: false });
+  const tx: Transaction<string> = c.multi();
+  await tx.watch('{t}.a');
+  const seen: Reply<string> = await tx.query(['GET', '{t}.a']);
+  tx.set('{t}.a', 1).incr('{t}.b');
+  try {
+    const done: Reply<string>[] = await tx.exec();
+    console.log(seen, done);
+  } catch (err) {
+    if (err instanceof WatchError) console.log('retry');
+  }
+  const script = c.registerScript("return redis.call('GET', KEYS[1])", { readOnly: true });
+  const got: Reply<string> = await script.run(['{t}.a'], []);
+  console.log(got);
   const t: Topology = c.topology();
   const health: HealthReport = await c.healthCheck();
   c.on('failover', (f) => console.log(f.oldPrimary, f.newPrimary));

@@ -10,7 +10,8 @@ PROTOCOL ProtocolError, SERVER ResponseError, CLUSTERDOWN ClusterDownError, TRYA
 TryAgainError, CROSSSLOT CrossSlotError, READONLY ReadOnlyError, LOADING LoadingError,
 MASTERDOWN MasterDownError, AUTH AuthenticationError, INVALID_ARGUMENT InvalidArgumentError,
 NO_ROUTE NoRouteError, TOO_MANY_REDIRECTS TooManyRedirectsError, CLOSED ClosedError,
-TOPOLOGY TopologyError. ``ConnectionError`` and ``TimeoutError`` also derive from the
+TOPOLOGY TopologyError, EXECABORT ExecAbortError; ``WatchError`` (a watched key changed
+before EXEC) has no kind. ``ConnectionError`` and ``TimeoutError`` also derive from the
 builtins of the same names, ``InvalidArgumentError`` from ``ValueError``.
 
 Logging: the core's log events go to the ``logging`` logger ``slotwise``; its level is read
@@ -18,6 +19,7 @@ when a client is created.
 """
 
 from ._client import AsyncClient, AsyncPipeline, Client, Pipeline, connect
+from ._transaction import AsyncScript, AsyncTransactionPipeline, Script, TransactionPipeline
 from ._slotwise import (
     AuthenticationError,
     BusyError,
@@ -26,6 +28,7 @@ from ._slotwise import (
     ConnectionError,
     ConnectionLostError,
     CrossSlotError,
+    ExecAbortError,
     InvalidArgumentError,
     LoadingError,
     MasterDownError,
@@ -38,12 +41,15 @@ from ._slotwise import (
     TooManyRedirectsError,
     TopologyError,
     TryAgainError,
+    WatchError,
     __version__,
 )
 
 __all__ = [
     "AsyncClient",
     "AsyncPipeline",
+    "AsyncScript",
+    "AsyncTransactionPipeline",
     "AuthenticationError",
     "BusyError",
     "Client",
@@ -52,6 +58,7 @@ __all__ = [
     "ConnectionError",
     "ConnectionLostError",
     "CrossSlotError",
+    "ExecAbortError",
     "InvalidArgumentError",
     "LoadingError",
     "MasterDownError",
@@ -60,11 +67,14 @@ __all__ = [
     "ProtocolError",
     "ReadOnlyError",
     "ResponseError",
+    "Script",
     "SlotwiseError",
     "TimeoutError",
     "TooManyRedirectsError",
     "TopologyError",
+    "TransactionPipeline",
     "TryAgainError",
+    "WatchError",
     "__version__",
     "connect",
 ]

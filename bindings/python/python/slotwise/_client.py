@@ -182,9 +182,21 @@ class Client(_Base):
         UTF-8), int or float; an error reply raises."""
         return self._native.execute(args)
 
-    def pipeline(self) -> Pipeline:
-        """A pipeline: queue commands, then ``execute()`` sends them (one batch per node)."""
+    def pipeline(self, transaction: bool = False) -> Any:
+        """A pipeline: queue commands, then ``execute()`` sends them (one batch per node).
+        ``transaction=True``: a ``TransactionPipeline`` (MULTI/EXEC, optional ``watch``)."""
+        if transaction:
+            from ._transaction import TransactionPipeline
+
+            return TransactionPipeline(self._native)
         return Pipeline(self._native)
+
+    def register_script(self, script: Union[str, bytes], read_only: bool = False) -> Any:
+        """A callable ``Script``: ``script(keys=[...], args=[...])`` runs it with EVALSHA,
+        loading it where NOSCRIPT says it is missing. ``read_only=True`` uses EVALSHA_RO."""
+        from ._transaction import Script
+
+        return Script(self._native, script, read_only)
 
     def refresh_topology(self) -> None:
         """Re-reads the cluster topology now and waits for it."""
@@ -263,9 +275,20 @@ class AsyncClient(_Base):
         """Runs any command: ``await execute("SET", "k", "v")``."""
         return await self._native.execute_async(args)
 
-    def pipeline(self) -> AsyncPipeline:
-        """A pipeline: queue commands (plain calls), then ``await p.execute()``."""
+    def pipeline(self, transaction: bool = False) -> Any:
+        """A pipeline: queue commands (plain calls), then ``await p.execute()``.
+        ``transaction=True``: an ``AsyncTransactionPipeline``."""
+        if transaction:
+            from ._transaction import AsyncTransactionPipeline
+
+            return AsyncTransactionPipeline(self._native)
         return AsyncPipeline(self._native)
+
+    def register_script(self, script: Union[str, bytes], read_only: bool = False) -> Any:
+        """An awaitable ``Script``: ``await script(keys=[...], args=[...])``."""
+        from ._transaction import AsyncScript
+
+        return AsyncScript(self._native, script, read_only)
 
     async def refresh_topology(self) -> None:
         """Re-reads the cluster topology now and waits for it."""
