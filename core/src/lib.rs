@@ -22,6 +22,7 @@ mod retry;
 mod sentinel;
 pub mod slot;
 mod standalone;
+mod tls;
 pub mod topology;
 
 pub use client::{Client, Pipeline};
@@ -33,4 +34,5 @@ pub use events::Event;
 pub use metrics::{MetricsSnapshot, Trigger};
 pub use remap::{AddressRemap, RemapFn, ResolverFn};
 pub use resp::Value;
+pub use tls::TlsOptions;
 pub use topology::{Addr, Topology, TopologyDiff};

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::metrics::{Metrics, Trigger};
 use crate::resp::Value;
 use crate::topology::{
-    parse_cluster_shards, parse_cluster_slots, parse_config_epochs, Addr, NodeHealth, Shard,
+    parse_cluster_shards_tls, parse_cluster_slots, parse_config_epochs, Addr, NodeHealth, Shard,
     Topology,
 };
 use crate::{cmd, Cmd};
@@ -357,7 +357,7 @@ async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> 
             }
         }
         Value::Error(msg) => return Err(Error::from_server(&msg).context(addr)),
-        v => parse_cluster_shards(&v, addr)?,
+        v => parse_cluster_shards_tls(&v, addr, core.options.tls.is_some())?,
     };
     let epochs = nodes_reply
         .as_bytes()
