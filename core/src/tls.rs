@@ -159,9 +159,9 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore> {
     match ca_file {
         Some(path) => {
             for c in certs(path, "ca_file")? {
-                store.add(c).map_err(|e| {
-                    Error::invalid(format!("tls: ca_file {}: {e}", path.display()))
-                })?;
+                store
+                    .add(c)
+                    .map_err(|e| Error::invalid(format!("tls: ca_file {}: {e}", path.display())))?;
             }
         }
         None => {

@@ -1,12 +1,12 @@
 //! The connection handshake: HELLO 3 (falling back to RESP2), AUTH, SETNAME, SELECT, READONLY.
 
-use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::{ConnConfig, Stream};
 use crate::config::Protocol;
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::resp::{encode_command, Decoder, Value};
 use crate::{cmd, Cmd};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub(super) async fn run(mut stream: Stream, cfg: &ConnConfig) -> Result<(Stream, Decoder)> {
     let mut io = Roundtrip {

@@ -44,7 +44,15 @@ pub(super) fn spawn(
                 shutdown.clone(),
                 shutdown_rx.clone(),
             ));
-            tokio::spawn(reader($r, decoder, prx, addr, closed, shutdown, shutdown_rx));
+            tokio::spawn(reader(
+                $r,
+                decoder,
+                prx,
+                addr,
+                closed,
+                shutdown,
+                shutdown_rx,
+            ));
         }};
     }
     match stream {
