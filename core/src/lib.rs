@@ -24,6 +24,7 @@ pub mod slot;
 mod standalone;
 mod tls;
 pub mod topology;
+mod url;
 
 pub use client::{Client, Pipeline};
 pub use cluster::{HealthReport, NodeReport, Scan};
@@ -36,3 +37,4 @@ pub use remap::{AddressRemap, RemapFn, ResolverFn};
 pub use resp::Value;
 pub use tls::TlsOptions;
 pub use topology::{Addr, Topology, TopologyDiff};
+pub use url::{ConnectionUrl, UrlMode};

@@ -127,8 +127,8 @@ async fn password_rotation_on_a_live_client_drops_no_request() {
     for t in tasks {
         t.await.expect("worker");
     }
-    let reads_failed = counts.read_failures.lock().unwrap();
-    let writes_failed = counts.write_failures.lock().unwrap();
+    let reads_failed = std::mem::take(&mut *counts.read_failures.lock().unwrap());
+    let writes_failed = std::mem::take(&mut *counts.write_failures.lock().unwrap());
     eprintln!(
         "rotation: {killed} connections killed; {} reads ok, {} failed; {} writes ok, {} failed",
         counts.reads_ok.load(Ordering::Relaxed),
