@@ -13,6 +13,7 @@ mod pipeline;
 mod report;
 mod scan;
 mod topology;
+mod url;
 
 use pyo3::prelude::*;
 
@@ -22,6 +23,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<client::NativeClient>()?;
     m.add_class::<scan::NativeScan>()?;
+    m.add_function(wrap_pyfunction!(url::parse_url, m)?)?;
     logging::install(m.py());
     Ok(())
 }

@@ -26,9 +26,12 @@ __all__ = [
     "TopologyError",
     "TryAgainError",
     "__version__",
+    "parse_url",
 ]
 
 __version__: str
+
+def parse_url(url: str) -> Dict[str, Any]: ...
 
 class SlotwiseError(Exception):
     code: int
@@ -78,6 +81,7 @@ class NativeClient:
     def refresh_topology(self) -> None: ...
     def refresh_topology_async(self) -> Awaitable[None]: ...
     def close(self) -> None: ...
+    def update_credentials(self, username: Optional[str], password: str) -> None: ...
     @staticmethod
     def sentinel(
         sentinels: List[str], service_name: str, options: Optional[Dict[str, Any]] = None
