@@ -838,4 +838,5 @@ module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeScan = nativeBinding.NativeScan
 module.exports.connect = nativeBinding.connect
+module.exports.parseUrl = nativeBinding.parseUrl
 module.exports.version = nativeBinding.version

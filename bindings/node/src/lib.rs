@@ -18,6 +18,7 @@ mod events;
 mod options;
 mod pipeline;
 mod topology;
+mod url;
 
 use napi_derive::napi;
 
