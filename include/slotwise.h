@@ -709,6 +709,45 @@ slotwise_status slotwise_address_list_push(struct slotwise_address_list *list,
                                            size_t addr_len);
 
 /**
+ * Turns TLS on, verifying servers against the system's CA roots unless
+ * `slotwise_options_set_tls_ca_file` names other CAs.
+ */
+slotwise_status slotwise_options_enable_tls(struct slotwise_options *options);
+
+/**
+ * Turns TLS on and trusts the CA certificates in the PEM file at `path` (`path_len` bytes,
+ * not NUL-terminated, copied).
+ */
+slotwise_status slotwise_options_set_tls_ca_file(struct slotwise_options *options,
+                                                 const uint8_t *path,
+                                                 size_t path_len);
+
+/**
+ * Turns TLS on and presents the PEM certificate chain at `cert_path` with the PEM private
+ * key at `key_path` to servers that ask for a client certificate (paths copied).
+ */
+slotwise_status slotwise_options_set_tls_client_cert(struct slotwise_options *options,
+                                                     const uint8_t *cert_path,
+                                                     size_t cert_path_len,
+                                                     const uint8_t *key_path,
+                                                     size_t key_path_len);
+
+/**
+ * Turns TLS on and checks servers' certificates against `name` instead of the host each
+ * node is reached by.
+ */
+slotwise_status slotwise_options_set_tls_server_name(struct slotwise_options *options,
+                                                     const uint8_t *name,
+                                                     size_t name_len);
+
+/**
+ * Turns TLS on and, when `on`, accepts ANY server certificate. Only for tests: anyone on
+ * the path can then read and change the traffic.
+ */
+slotwise_status slotwise_options_set_tls_insecure_skip_verify(struct slotwise_options *options,
+                                                              bool on);
+
+/**
  * Connects to a Redis Cluster through any of the options' seeds, discovers its topology and
  * writes the client to `*out` (NULL on failure). Blocks until the topology is known or the
  * discovery failed (each seed gets the connect timeout). Free with `slotwise_client_free`.
@@ -749,6 +788,19 @@ slotwise_status slotwise_client_standalone(const struct slotwise_options *option
  * callback.
  */
 void slotwise_client_free(struct slotwise_client *client);
+
+/**
+ * Password rotation: connections the client opens from now on authenticate as `user` (NULL:
+ * the `default` user) with `password` (both copied); open connections are kept, so no
+ * request is dropped. Add the new password to the ACL user, call this, then remove the old
+ * one. Sentinel mode: the data nodes' credentials. No I/O. Thread-safe.
+ * `SLOTWISE_STATUS_CLOSED` on a closed client.
+ */
+slotwise_status slotwise_client_update_credentials(const struct slotwise_client *client,
+                                                   const uint8_t *user,
+                                                   size_t user_len,
+                                                   const uint8_t *password,
+                                                   size_t password_len);
 
 /**
  * Closes every connection of the client without freeing it; later calls on it fail with

@@ -27,6 +27,8 @@ export declare class NativeClient {
   topology(): TopologyView
   /** What the client did to follow the deployment. */
   metrics(): MetricsView
+  /** New connections authenticate as `username` with `password` (rotation; open ones stay). */
+  updateCredentials(username: string | undefined | null, password: string): void
   /** Closes every connection and stops the events; later calls fail with CLOSED. */
   close(): void
   /** Starts a MULTI/EXEC transaction (no I/O until watch, query or exec). */
@@ -101,6 +103,17 @@ export interface NativeOptions {
   /** The object form of `addressRemap`: `{ "announced:port": "connect:port" }`. */
   addressMap?: Record<string, string>
   returnBuffers?: boolean
+  /** Set (possibly empty) when TLS is on. */
+  tls?: NativeTls
+}
+
+/** `tls: { caFile, certFile, keyFile, serverName, insecureSkipVerify }` (checked in JS). */
+export interface NativeTls {
+  caFile?: string
+  certFile?: string
+  keyFile?: string
+  serverName?: string
+  insecureSkipVerify?: boolean
 }
 
 /** One node as the deployment announces it. */
@@ -117,6 +130,23 @@ export interface NodeView {
   health: string
   replicationOffset: number
 }
+
+/** A parsed connection URL. */
+export interface ParsedUrl {
+  /** `'standalone' | 'cluster' | 'sentinel'`. */
+  mode: string
+  tls: boolean
+  addresses: Array<string>
+  serviceName?: string
+  username?: string
+  password?: string
+  db?: number
+  /** `[name, value]` pairs of the query, decoded. */
+  query: Array<Array<string>>
+}
+
+/** Parses a connection URL; the error message never quotes the password. */
+export declare function parseUrl(url: string): ParsedUrl
 
 /** One shard: its slot ranges, primary and replicas. */
 export interface ShardView {

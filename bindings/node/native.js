@@ -839,4 +839,5 @@ module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeScan = nativeBinding.NativeScan
 module.exports.NativeTransaction = nativeBinding.NativeTransaction
 module.exports.connect = nativeBinding.connect
+module.exports.parseUrl = nativeBinding.parseUrl
 module.exports.version = nativeBinding.version

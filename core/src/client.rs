@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use crate::cluster::{Core, HealthReport, Mode, Scan, Transaction};
 use crate::config::{Options, ReadFrom};
-use crate::conn::ConnConfig;
+use crate::conn::{ConnConfig, Credentials};
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::events::Event;
 use crate::metrics::{MetricsSnapshot, Trigger};
@@ -49,13 +49,10 @@ impl Client {
     ) -> Result<Client> {
         options.validate()?;
         let seeds = parse_addrs(seeds)?;
-        let pool = Pool::new(ConnConfig {
-            options: options.clone(),
-            // READONLY is harmless on a primary and lets a replica serve reads; a node can
-            // change role under an open connection, so every connection gets it.
-            readonly: options.read_from != ReadFrom::Primary,
-            select_db: false,
-        });
+        // READONLY is harmless on a primary and lets a replica serve reads; a node can
+        // change role under an open connection, so every connection gets it.
+        let readonly = options.read_from != ReadFrom::Primary;
+        let pool = Pool::new(ConnConfig::new(options.clone(), readonly, false)?);
         let (interval, gap) = (options.refresh_interval, options.min_refresh_gap);
         let core = Core::new(
             Mode::Cluster,
@@ -73,11 +70,7 @@ impl Client {
     pub async fn standalone(addr: &str, options: Options) -> Result<Client> {
         options.validate()?;
         let addr = Addr::parse(addr)?;
-        let pool = Pool::new(ConnConfig {
-            options: options.clone(),
-            readonly: false,
-            select_db: true,
-        });
+        let pool = Pool::new(ConnConfig::new(options.clone(), false, true)?);
         let topo = crate::standalone::topology(&addr)?;
         let core = Core::new(
             Mode::Standalone,
@@ -110,11 +103,7 @@ impl Client {
         sentinel_options.username = options.sentinel_username.clone();
         sentinel_options.password = options.sentinel_password.clone();
         sentinel_options.client_name = None;
-        let sentinel_cfg = ConnConfig {
-            options: sentinel_options,
-            readonly: false,
-            select_db: false,
-        };
+        let sentinel_cfg = ConnConfig::new(sentinel_options, false, false)?;
         // Pub/sub replies are plain arrays in RESP2: the watchers speak it.
         let mut watch_cfg = sentinel_cfg.clone();
         watch_cfg.options.protocol = crate::config::Protocol::Resp2;
@@ -123,11 +112,7 @@ impl Client {
             sentinels.clone(),
             Pool::new(sentinel_cfg),
         );
-        let pool = Pool::new(ConnConfig {
-            options: options.clone(),
-            readonly: false,
-            select_db: true,
-        });
+        let pool = Pool::new(ConnConfig::new(options.clone(), false, true)?);
         let (poll, gap) = (options.sentinel_poll_interval, options.min_refresh_gap);
         let subscribe = options.sentinel_subscribe;
         let core = Core::new(
@@ -239,6 +224,19 @@ impl Client {
             Some(r) => r.refresh_and_wait(self.core.deadline()).await,
             None => Ok(()),
         }
+    }
+
+    /// Replaces the ACL user and password of the data nodes (password rotation): connections
+    /// opened from now on authenticate with them; open connections are kept (the server
+    /// keeps them authenticated), so no request is dropped. Rotate by adding the new password
+    /// to the ACL user, calling this, then removing the old one.
+    pub fn update_credentials(&self, username: Option<&str>, password: &str) -> Result<()> {
+        self.core.check_open()?;
+        self.core.pool.set_credentials(Credentials {
+            username: username.map(str::to_owned),
+            password: Some(password.to_owned()),
+        });
+        Ok(())
     }
 
     /// Closes every connection; later calls fail with [`ErrorKind::Closed`].

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::remap::{AddressRemap, RemapFn, ResolverFn};
+use crate::tls::TlsOptions;
 use crate::topology::Addr;
 
 /// Where read-only commands go (cluster mode).
@@ -93,6 +94,8 @@ pub struct Options {
     /// Longest time writes are held once a failover of our master is announced, if neither
     /// its end nor its abort is seen.
     pub failover_fence_timeout: Duration,
+    /// TLS for every connection (data nodes and sentinels); `None` is plain TCP.
+    pub tls: Option<TlsOptions>,
 }
 
 impl Default for Options {
@@ -120,6 +123,7 @@ impl Default for Options {
             sentinel_poll_interval: Duration::from_millis(250),
             sentinel_subscribe: true,
             failover_fence_timeout: Duration::from_secs(15),
+            tls: None,
         }
     }
 }
@@ -251,6 +255,13 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::tls`].
+    #[must_use]
+    pub fn with_tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Rejects values that cannot work, with a message naming the option.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let positive = [
@@ -302,6 +313,7 @@ impl fmt::Debug for Options {
             .field("sentinel_poll_interval", &self.sentinel_poll_interval)
             .field("sentinel_subscribe", &self.sentinel_subscribe)
             .field("failover_fence_timeout", &self.failover_fence_timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }

@@ -25,7 +25,9 @@ mod script;
 mod sentinel;
 pub mod slot;
 mod standalone;
+mod tls;
 pub mod topology;
+mod url;
 
 pub use client::{Client, Pipeline};
 pub use cluster::{HealthReport, NodeReport, Scan, Transaction};
@@ -37,4 +39,6 @@ pub use metrics::{MetricsSnapshot, Trigger};
 pub use remap::{AddressRemap, RemapFn, ResolverFn};
 pub use resp::Value;
 pub use script::Script;
+pub use tls::TlsOptions;
 pub use topology::{Addr, Topology, TopologyDiff};
+pub use url::{ConnectionUrl, UrlMode};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::conn::{ConnConfig, Connection};
+use crate::conn::{ConnConfig, Connection, Credentials};
 use crate::error::Result;
 use crate::topology::Addr;
 
@@ -53,6 +53,11 @@ impl Pool {
     pub async fn open(&self, addr: &Addr) -> Result<Connection> {
         let target = self.cfg.options.address_remap.apply(addr);
         Connection::connect(&target, &self.cfg).await
+    }
+
+    /// Who connections opened from now on authenticate as.
+    pub fn set_credentials(&self, c: Credentials) {
+        self.cfg.credentials.set(c);
     }
 
     /// Installs a connection opened elsewhere (by the health probe).

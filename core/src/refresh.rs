@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::metrics::{Metrics, Trigger};
 use crate::resp::Value;
 use crate::topology::{
-    parse_cluster_shards, parse_cluster_slots, parse_config_epochs, Addr, NodeHealth, Shard,
+    parse_cluster_shards_tls, parse_cluster_slots, parse_config_epochs, Addr, NodeHealth, Shard,
     Topology,
 };
 use crate::{cmd, Cmd};
@@ -256,6 +256,8 @@ async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<T
         .collect();
     let mut views: Vec<(Topology, usize)> = Vec::new();
     let mut errors = Vec::new();
+    // Every source refusing our credentials is an authentication error, not a topology one.
+    let mut auth_failures = 0;
     let mut cutoff: Option<Instant> = None;
     loop {
         let next = match cutoff {
@@ -287,16 +289,24 @@ async fn discover(core: &Core, sources: &[Addr], current: &Topology) -> Result<T
                     }
                 }
             },
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                auth_failures += usize::from(e.kind() == ErrorKind::Auth);
+                errors.push(e.to_string())
+            }
         }
     }
+    let kind = if auth_failures > 0 && auth_failures == errors.len() {
+        ErrorKind::Auth
+    } else {
+        ErrorKind::Topology
+    };
     views
         .into_iter()
         .max_by_key(|(t, votes)| (*votes, epoch_score(t), t.covered_slots()))
         .map(|(t, _)| t)
         .ok_or_else(|| {
             Error::new(
-                ErrorKind::Topology,
+                kind,
                 Outcome::NotRun,
                 format!(
                     "no node returned a usable cluster topology: {}",
@@ -357,7 +367,7 @@ async fn query(core: &Core, addr: &Addr, deadline: Instant) -> Result<Topology> 
             }
         }
         Value::Error(msg) => return Err(Error::from_server(&msg).context(addr)),
-        v => parse_cluster_shards(&v, addr)?,
+        v => parse_cluster_shards_tls(&v, addr, core.options.tls.is_some())?,
     };
     let epochs = nodes_reply
         .as_bytes()

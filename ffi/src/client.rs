@@ -171,6 +171,32 @@ pub unsafe extern "C" fn slotwise_client_free(client: *mut slotwise_client) {
     })
 }
 
+/// Password rotation: connections the client opens from now on authenticate as `user` (NULL:
+/// the `default` user) with `password` (both copied); open connections are kept, so no
+/// request is dropped. Add the new password to the ACL user, call this, then remove the old
+/// one. Sentinel mode: the data nodes' credentials. No I/O. Thread-safe.
+/// `SLOTWISE_STATUS_CLOSED` on a closed client.
+#[no_mangle]
+pub unsafe extern "C" fn slotwise_client_update_credentials(
+    client: *const slotwise_client,
+    user: *const u8,
+    user_len: usize,
+    password: *const u8,
+    password_len: usize,
+) -> slotwise_status {
+    call(|| {
+        // SAFETY: header contract.
+        let (c, (user, password)) = unsafe {
+            (
+                get(client)?,
+                crate::options::credentials(user, user_len, password, password_len)?,
+            )
+        };
+        core(c)?.update_credentials(user.as_deref(), &password)?;
+        Ok(())
+    })
+}
+
 /// Closes every connection of the client without freeing it; later calls on it fail with
 /// `SLOTWISE_STATUS_CLOSED`. Thread-safe. `slotwise_client_free` is still needed.
 #[no_mangle]

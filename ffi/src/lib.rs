@@ -29,6 +29,8 @@ mod error;
 
 mod options;
 
+mod tls;
+
 mod client;
 
 mod async_command;

@@ -120,7 +120,7 @@ pub unsafe extern "C" fn slotwise_options_free(options: *mut slotwise_options) {
 }
 
 /// Runs `f` on the options behind `options`.
-unsafe fn with(
+pub(crate) unsafe fn with(
     options: *mut slotwise_options,
     f: impl FnOnce(&mut OptionsInner) -> Result<(), Failure>,
 ) -> slotwise_status {
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn slotwise_options_set_service_name(
 }
 
 /// Reads an optional user name and a password.
-unsafe fn credentials(
+pub(crate) unsafe fn credentials(
     user: *const u8,
     user_len: usize,
     password: *const u8,

@@ -77,5 +77,8 @@ void test_standalone(const char *addr);
 void test_sentinel(const char *sentinels, const char *service, const char *victim, const char *kill_cmd,
                    const char *restart_cmd);
 void test_failover_events(const char *seeds, const char *replica, const char *old_primary);
+/* test_tls.c */
+void test_tls(const char *addr, const char *ca, const char *untrusted_ca, const char *cert, const char *key,
+              const char *password, const char *kill_cmd);
 
 #endif

@@ -9,6 +9,9 @@
  *   SLOTWISE_TEST_SENTINEL_VICTIM, _KILL, _RESTART
  *                             one sentinel's address and shell commands that stop and
  *                             restart it (optional)
+ *   SLOTWISE_TEST_TLS_ADDR, _TLS_CA, _TLS_UNTRUSTED_CA, _TLS_CERT, _TLS_KEY, _TLS_PASSWORD
+ *                             a TLS-only server with the ACL user "app" (optional), and
+ *   SLOTWISE_TEST_TLS_KILL    a shell command closing every connection of "app" there
  *   SLOTWISE_TEST_SLOW        set under valgrind: longer waits and timeouts
  *
  * The test files (test_*.c) share check.h. Prints one line per failed check and closes with
@@ -71,6 +74,13 @@ int main(void) {
     printf("sentinel\n");
     test_sentinel(sentinels, service, getenv("SLOTWISE_TEST_SENTINEL_VICTIM"),
                   getenv("SLOTWISE_TEST_SENTINEL_KILL"), getenv("SLOTWISE_TEST_SENTINEL_RESTART"));
+  }
+  const char *tls_addr = getenv("SLOTWISE_TEST_TLS_ADDR");
+  if (tls_addr) {
+    printf("tls and credential rotation\n");
+    test_tls(tls_addr, getenv("SLOTWISE_TEST_TLS_CA"), getenv("SLOTWISE_TEST_TLS_UNTRUSTED_CA"),
+             getenv("SLOTWISE_TEST_TLS_CERT"), getenv("SLOTWISE_TEST_TLS_KEY"), getenv("SLOTWISE_TEST_TLS_PASSWORD"),
+             getenv("SLOTWISE_TEST_TLS_KILL"));
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

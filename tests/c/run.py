@@ -88,6 +88,9 @@ def main() -> int:
         started.append(cluster["dir"])
         sentinel = harness("start-sentinel", "--replicas", "1", "--sentinels", "3")
         started.append(sentinel["dir"])
+        tls_password = "c-Old-Pw-17"
+        tls = harness("start-standalone", "--tls", "--user", f"app:{tls_password}")
+        started.append(tls["dir"])
         print(f"run.py: deployments ready in {time.monotonic() - t0:.1f}s", flush=True)
 
         nodes = cluster["nodes"]
@@ -100,6 +103,18 @@ def main() -> int:
             "SLOTWISE_TEST_REPLICA_OF": addr(primary),
             "SLOTWISE_TEST_SENTINELS": ",".join(sentinel["seeds"]),
             "SLOTWISE_TEST_SERVICE": sentinel.get("service", "mymaster"),
+        })
+        env.update({
+            "SLOTWISE_TEST_TLS_ADDR": tls["seeds"][0],
+            "SLOTWISE_TEST_TLS_CA": tls["tls"]["ca"],
+            "SLOTWISE_TEST_TLS_UNTRUSTED_CA": tls["tls"]["untrusted_ca"],
+            "SLOTWISE_TEST_TLS_CERT": tls["tls"]["cert"],
+            "SLOTWISE_TEST_TLS_KEY": tls["tls"]["key"],
+            "SLOTWISE_TEST_TLS_PASSWORD": tls_password,
+            "SLOTWISE_TEST_TLS_KILL": " ".join(shlex.quote(a) for a in [
+                "redis-cli", "-h", tls["nodes"][0]["host"], "-p", str(tls["nodes"][0]["port"]),
+                "--tls", "--cacert", tls["tls"]["ca"], "--cert", tls["tls"]["cert"],
+                "--key", tls["tls"]["key"], "CLIENT", "KILL", "USER", "app"]) + " >/dev/null",
         })
         victim = [n for n in sentinel["nodes"] if n["role"] == "sentinel"][-1]
         node_cmd = [sys.executable, HARNESS, "--dir", sentinel["dir"], "--index", str(victim["index"])]
@@ -118,7 +133,8 @@ def main() -> int:
             # summary still counts them); a definite leak or any memory error is a failure.
             vg = ["valgrind", "--error-exitcode=1", "--leak-check=full",
                   "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-                  "--track-origins=yes", "--fair-sched=yes"]
+                  "--track-origins=yes", "--fair-sched=yes",
+                  "--suppressions=" + os.path.join(HERE, "valgrind.supp")]
             cmd = vg + cmd
         print("run.py: " + " ".join(cmd), flush=True)
         return run(cmd, env, args.timeout, "valgrind" if args.valgrind else "c-tests")

@@ -35,6 +35,10 @@ __all__ = ["start_cluster", "start_standalone", "start_sentinel", "add_node", "s
            "parse_info", "parse_cluster_nodes", "main"]
 
 
+TLS_HELP = ("TLS-only nodes (no plain port) with certificates made by openssl; clients must "
+            "show the client certificate. The state's 'tls' names ca, cert, key, untrusted_ca")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="slotwise_harness.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -52,6 +56,7 @@ def main(argv=None) -> int:
                    help="nodes announce node-I.slotwise.invalid as their endpoint")
     c.add_argument("--requirepass")
     c.add_argument("--user", action="append", metavar="NAME:PASS")
+    c.add_argument("--tls", action="store_true", help=TLS_HELP)
     c.add_argument("--timeout", type=float, default=30.0)
     c.add_argument("--dir")
 
@@ -59,6 +64,7 @@ def main(argv=None) -> int:
     s.add_argument("--ip", default="127.0.0.1")
     s.add_argument("--requirepass")
     s.add_argument("--user", action="append", metavar="NAME:PASS")
+    s.add_argument("--tls", action="store_true", help=TLS_HELP)
     s.add_argument("--timeout", type=float, default=30.0)
     s.add_argument("--dir")
 
@@ -73,6 +79,7 @@ def main(argv=None) -> int:
     se.add_argument("--ip-base")
     se.add_argument("--requirepass")
     se.add_argument("--user", action="append", metavar="NAME:PASS")
+    se.add_argument("--tls", action="store_true", help=TLS_HELP)
     se.add_argument("--timeout", type=float, default=30.0)
     se.add_argument("--dir")
 
@@ -114,14 +121,16 @@ def main(argv=None) -> int:
             out = start_cluster(args.primaries, args.replicas, args.ips, args.ip_base,
                                 args.node_timeout_ms, args.announce_ip,
                                 args.announce_port_offset, args.announce_hostnames,
-                                args.requirepass, args.user, args.timeout, args.dir)
+                                args.requirepass, args.user, args.timeout, args.dir,
+                                args.tls)
         elif args.cmd == "start-standalone":
-            out = start_standalone(args.ip, args.requirepass, args.user, args.timeout, args.dir)
+            out = start_standalone(args.ip, args.requirepass, args.user, args.timeout, args.dir,
+                                   args.tls)
         elif args.cmd == "start-sentinel":
             out = start_sentinel(args.replicas, args.sentinels, args.quorum, args.service,
                                  args.down_after_ms, args.failover_timeout_ms, args.ips,
                                  args.ip_base, args.requirepass, args.user, args.timeout,
-                                 args.dir)
+                                 args.dir, args.tls)
         elif args.cmd == "stop":
             out = stop(args.dir, args.keep)
         elif args.cmd == "stop-all":

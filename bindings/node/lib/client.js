@@ -276,6 +276,21 @@ class Client extends EventEmitter {
     return this.#native.metrics();
   }
 
+  /**
+   * Password rotation: connections opened from now on authenticate as `username` (null: the
+   * default user) with `password`; open ones stay, so no request is dropped. No I/O.
+   */
+  updateCredentials(username, password) {
+    if (this.#calls.closed) throw errors.closedError();
+    if (username !== null && username !== undefined && typeof username !== 'string') {
+      throw new TypeError(`username must be a string or null, not ${typeName(username)}`);
+    }
+    if (typeof password !== 'string') {
+      throw new TypeError(`password must be a string, not ${typeName(password)}`);
+    }
+    this.#native.updateCredentials(username ?? null, password);
+  }
+
   /** Closes every connection; later calls reject with ClosedError. Idempotent. */
   close() {
     if (this.#calls.closed) return;

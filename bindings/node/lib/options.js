@@ -22,7 +22,36 @@ const KNOWN = [
   'db',
   'protocol',
   'returnBuffers',
+  'tls',
 ];
+
+const TLS_KEYS = ['caFile', 'certFile', 'keyFile', 'serverName', 'insecureSkipVerify'];
+
+/** `tls: true | { caFile, certFile, keyFile, serverName, insecureSkipVerify }`. */
+function tlsOption(v) {
+  if (v === true) return {};
+  if (v === false) return undefined;
+  if (!isPlainObject(v)) {
+    throw new TypeError(`option tls must be a boolean or an object {caFile, certFile, keyFile, serverName, insecureSkipVerify}, not ${typeName(v)}`);
+  }
+  const out = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    if (!TLS_KEYS.includes(k)) {
+      throw new TypeError(`unknown option 'tls.${k}'; known: ${TLS_KEYS.join(', ')}`);
+    }
+    if (k === 'insecureSkipVerify') {
+      if (typeof x !== 'boolean') throw new TypeError(`option tls.insecureSkipVerify must be a boolean, not ${typeName(x)}`);
+      out[k] = x;
+    } else {
+      out[k] = text(`tls.${k}`, x);
+    }
+  }
+  if ((out.certFile === undefined) !== (out.keyFile === undefined)) {
+    throw new TypeError('options tls.certFile and tls.keyFile go together');
+  }
+  return out;
+}
 
 function typeName(v) {
   if (v === null) return 'null';
@@ -127,6 +156,11 @@ function parse(opts, mode) {
         }
         native.readFrom = v;
         break;
+      case 'tls': {
+        const t = tlsOption(v);
+        if (t !== undefined) native.tls = t;
+        break;
+      }
       case 'returnBuffers':
         if (typeof v !== 'boolean') {
           throw new TypeError(`option returnBuffers must be a boolean, not ${typeName(v)}`);

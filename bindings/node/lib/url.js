@@ -1,16 +1,20 @@
 'use strict';
-// Connection URLs for connect(url):
+// Connection URLs for connect(url), parsed by the core (one parser for every language):
 //
 //   redis://[[user]:password@]host[:port][/db][?option=value&...]        one server
 //   redis+cluster://[[user]:password@]host[:port][,host[:port]...][?...] a cluster, through any seed
-//   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/serviceName[?...]
+//   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/serviceName[/db][?...]
 //                                                                        the master the sentinels name
+//   rediss://, rediss+cluster://, rediss+sentinel://                     the same over TLS
 //
 // The port defaults to 6379 (26379 for sentinels). User and password are percent-decoded;
 // for sentinel URLs they are the data nodes' credentials (sentinelUsername/sentinelPassword go
 // in the query or the options). Query options: requestTimeout, connectTimeout (ms), clientName,
-// protocol, readFrom, returnBuffers, sentinelUsername, sentinelPassword. Options passed next to
-// the URL win over the query. IPv6 hosts go in brackets: redis://[::1]:6379.
+// protocol, readFrom, returnBuffers, sentinelUsername, sentinelPassword, and for TLS
+// tlsCaFile, tlsCertFile, tlsKeyFile, tlsServerName, tlsInsecureSkipVerify. Options passed
+// next to the URL win over the query. IPv6 hosts go in brackets: redis://[::1]:6379.
+
+const native = require('../native.js');
 
 const QUERY = {
   requestTimeout: Number,
@@ -23,6 +27,15 @@ const QUERY = {
   sentinelPassword: String,
 };
 
+/** Query names of the `tls` option's fields. */
+const TLS_QUERY = {
+  tlsCaFile: ['caFile', String],
+  tlsCertFile: ['certFile', String],
+  tlsKeyFile: ['keyFile', String],
+  tlsServerName: ['serverName', String],
+  tlsInsecureSkipVerify: ['insecureSkipVerify', flag],
+};
+
 function flag(text) {
   const low = text.toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(low)) return true;
@@ -30,81 +43,39 @@ function flag(text) {
   throw new TypeError(`expected true or false, got ${JSON.stringify(text)}`);
 }
 
-function redact(url) {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-function host(h, defaultPort) {
-  if (!h) throw new TypeError('empty host in URL');
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    if (end < 0) throw new TypeError(`unclosed bracket in host ${JSON.stringify(h)}`);
-    return h.slice(end + 1).startsWith(':') ? h : `${h}:${defaultPort}`;
-  }
-  if ((h.match(/:/g) || []).length > 1) {
-    throw new TypeError(`IPv6 host ${JSON.stringify(h)} must be in brackets: [addr]:port`);
-  }
-  return h.includes(':') ? h : `${h}:${defaultPort}`;
-}
-
 /** `{ mode, addresses, serviceName, options }` from a URL. */
 function parse(url) {
   if (typeof url !== 'string') {
     throw new TypeError(`url must be a string, not ${url === null ? 'null' : typeof url}`);
   }
-  const m = /^([a-z+]+):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/i.exec(url);
-  if (!m) throw new TypeError(`not a redis URL: ${JSON.stringify(redact(url))}`);
-  const scheme = m[1].toLowerCase();
-  if (scheme.startsWith('rediss')) throw new TypeError('TLS (rediss://) is not supported yet');
-  const mode = { redis: 'standalone', 'redis+cluster': 'cluster', 'redis+sentinel': 'sentinel' }[scheme];
-  if (!mode) {
-    throw new TypeError(
-      `unsupported URL scheme ${JSON.stringify(m[1])}: use redis://host:port/db, ` +
-        'redis+cluster://host:port,host:port or redis+sentinel://host:port,host:port/serviceName',
-    );
+  let u;
+  try {
+    u = native.parseUrl(url);
+  } catch (e) {
+    throw new TypeError(e.message);
   }
   const options = {};
-  const at = m[2].lastIndexOf('@');
-  const hosts = at >= 0 ? m[2].slice(at + 1) : m[2];
-  if (at >= 0) {
-    const userinfo = m[2].slice(0, at);
-    const colon = userinfo.indexOf(':');
-    const user = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
-    if (user) options.username = decodeURIComponent(user);
-    if (colon >= 0) options.password = decodeURIComponent(userinfo.slice(colon + 1));
-  }
-  const defaultPort = mode === 'sentinel' ? 26379 : 6379;
-  const addresses = hosts ? hosts.split(',').map((h) => host(h, defaultPort)) : [];
-  if (addresses.length === 0) throw new TypeError(`no host in URL ${JSON.stringify(redact(url))}`);
-  if (mode === 'standalone' && addresses.length > 1) {
-    throw new TypeError('several hosts need redis+cluster:// or redis+sentinel://');
-  }
-  const path = (m[3] || '').replace(/^\/+|\/+$/g, '');
-  let serviceName;
-  if (mode === 'sentinel') {
-    if (!path) throw new TypeError('a sentinel URL needs the service name as its path: redis+sentinel://host:port/mymaster');
-    serviceName = decodeURIComponent(path);
-  } else if (path) {
-    if (mode === 'cluster') {
-      throw new TypeError('a cluster URL takes no database number (Redis Cluster has only db 0)');
-    }
-    if (!/^\d+$/.test(path)) {
-      throw new TypeError(`database in the URL path must be a number, got ${JSON.stringify(path)}`);
-    }
-    options.db = Number(path);
-  }
-  for (const [name, value] of new URLSearchParams(m[4] || '')) {
+  if (u.username != null) options.username = u.username;
+  if (u.password != null) options.password = u.password;
+  if (u.db != null) options.db = u.db;
+  const tls = u.tls ? {} : undefined;
+  for (const [name, value] of u.query) {
     const convert = QUERY[name];
-    if (!convert) {
-      throw new TypeError(`unknown URL option ${JSON.stringify(name)}; known: ${Object.keys(QUERY).join(', ')}`);
+    const tlsField = TLS_QUERY[name];
+    if (!convert && !tlsField) {
+      const known = [...Object.keys(QUERY), ...Object.keys(TLS_QUERY)];
+      throw new TypeError(`unknown URL option ${JSON.stringify(name)}; known: ${known.join(', ')}`);
     }
     try {
-      options[name] = convert(value);
+      if (convert) options[name] = convert(value);
+      else if (tls) tls[tlsField[0]] = tlsField[1](value);
+      else throw new TypeError('TLS options need a rediss:// URL');
     } catch (e) {
       throw new TypeError(`URL option ${name}: ${e.message}`);
     }
   }
-  return { mode, addresses, serviceName, options };
+  if (tls) options.tls = tls;
+  return { mode: u.mode, addresses: u.addresses, serviceName: u.serviceName ?? undefined, options };
 }
 
 module.exports = { parse };

@@ -85,6 +85,21 @@ export interface Options {
   protocol?: 2 | 3;
   /** String replies as Buffers instead of strings. */
   returnBuffers?: boolean;
+  /** TLS to every node and sentinel: true (system CA roots) or the settings. */
+  tls?: boolean | TlsOptions;
+}
+
+/** TLS settings; the server's certificate is verified unless insecureSkipVerify is set. */
+export interface TlsOptions {
+  /** PEM file of the CAs to trust (default: the system's roots). */
+  caFile?: string;
+  /** PEM client certificate chain, for servers that ask for one; needs keyFile. */
+  certFile?: string;
+  keyFile?: string;
+  /** The name the certificate must carry (default: the host connected to). */
+  serverName?: string;
+  /** Accept any certificate. Tests only: anyone on the path can read and change the traffic. */
+  insecureSkipVerify?: boolean;
 }
 
 export interface SetOptions {
@@ -238,6 +253,11 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   topology(): Topology;
   /** Counters of what the client did to follow the deployment. */
   metrics(): Metrics;
+  /**
+   * Password rotation: connections opened from now on authenticate as username (null: the
+   * default user) with password; open ones stay, so no request is dropped. No I/O.
+   */
+  updateCredentials(username: string | null, password: string): void;
   /** Closes every connection; later calls reject with ClosedError. Idempotent. */
   close(): void;
 
@@ -302,7 +322,8 @@ export declare class Script<V extends string | Buffer = string> {
  * Connects from a URL:
  * redis://[[user]:password@]host[:port][/db] (one server),
  * redis+cluster://host:port,host:port (a cluster),
- * redis+sentinel://host:port,host:port/serviceName (Sentinel);
+ * redis+sentinel://host:port,host:port/serviceName[/db] (Sentinel);
+ * rediss:// (rediss+cluster://, rediss+sentinel://) for TLS;
  * query options (?requestTimeout=2000&...) and \`options\` (which win) as for Client. String
  * replies are Buffers when returnBuffers is set in either.
  */

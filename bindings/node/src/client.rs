@@ -213,6 +213,14 @@ impl NativeClient {
         topology::metrics(self.inner.metrics())
     }
 
+    /// New connections authenticate as `username` with `password` (rotation; open ones stay).
+    #[napi]
+    pub fn update_credentials(&self, username: Option<String>, password: String) -> Result<()> {
+        self.inner
+            .update_credentials(username.as_deref(), &password)
+            .map_err(|e| napi::Error::new(napi::Status::GenericFailure, e.to_string()))
+    }
+
     /// Closes every connection and stops the events; later calls fail with CLOSED.
     #[napi]
     pub fn close(&mut self) {

@@ -19,6 +19,7 @@ mod options;
 mod pipeline;
 mod topology;
 mod transaction;
+mod url;
 
 use napi_derive::napi;
 

@@ -19,7 +19,7 @@ use napi::bindgen_prelude::{FromNapiValue, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
 use napi_derive::napi;
-use slotwise::{Addr, Options, Protocol, ReadFrom};
+use slotwise::{Addr, Options, Protocol, ReadFrom, TlsOptions};
 
 /// The options `lib/options.js` hands over (milliseconds for durations).
 #[napi(object)]
@@ -39,6 +39,19 @@ pub struct NativeOptions {
     /// The object form of `addressRemap`: `{ "announced:port": "connect:port" }`.
     pub address_map: Option<HashMap<String, String>>,
     pub return_buffers: Option<bool>,
+    /// Set (possibly empty) when TLS is on.
+    pub tls: Option<NativeTls>,
+}
+
+/// `tls: { caFile, certFile, keyFile, serverName, insecureSkipVerify }` (checked in JS).
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct NativeTls {
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: Option<bool>,
 }
 
 /// `addressRemap(addr)`: `"host:port"` to connect to instead, or `null` to keep `addr`.
@@ -88,6 +101,15 @@ pub fn build(
         Some("lowestLatency") => ReadFrom::LowestLatency,
         Some(other) => return Err(invalid(format!("unknown readFrom {other:?}"))),
     };
+    o.tls = n.tls.map(|t| {
+        let mut tls = TlsOptions::default();
+        tls.ca_file = t.ca_file.map(Into::into);
+        tls.client_cert_file = t.cert_file.map(Into::into);
+        tls.client_key_file = t.key_file.map(Into::into);
+        tls.server_name = t.server_name;
+        tls.insecure_skip_verify = t.insecure_skip_verify.unwrap_or(false);
+        tls
+    });
     for (from, to) in n.address_map.unwrap_or_default() {
         o = o.with_address_map(addr("addressRemap", &from)?, addr("addressRemap", &to)?);
     }

@@ -71,7 +71,8 @@ describe('options', () => {
 
   it('URLs are checked', async () => {
     await rejectsWith(connect('http://x:1'), TypeError, /unsupported URL scheme "http"/);
-    await rejectsWith(connect('rediss://x:1'), TypeError, /TLS/);
+    await rejectsWith(connect('redis://x:1?tlsCaFile=/ca.pem'), TypeError, /URL option tlsCaFile: TLS options need a rediss:\/\/ URL/);
+    await rejectsWith(connect('redis://u:hunter2@a:1/x'), TypeError, /^(?!.*hunter2).*must be a number/);
     await rejectsWith(connect('redis://a:1,b:2'), TypeError, /several hosts need redis\+cluster/);
     await rejectsWith(connect('redis+cluster://a:1/2'), TypeError, /cluster URL takes no database/);
     await rejectsWith(connect('redis://a:1/x'), TypeError, /database in the URL path must be a number/);

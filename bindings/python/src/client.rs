@@ -331,6 +331,19 @@ impl NativeClient {
         Ok(())
     }
 
+    /// New connections authenticate as `username` with `password` (rotation; open ones stay).
+    #[pyo3(signature = (username, password))]
+    fn update_credentials(
+        &self,
+        py: Python<'_>,
+        username: Option<String>,
+        password: String,
+    ) -> PyResult<()> {
+        self.core(py)?
+            .update_credentials(username.as_deref(), &password)
+            .map_err(|e| errors::to_py(py, &e))
+    }
+
     /// Closes every connection; later calls raise `ClosedError`. Idempotent.
     fn close(&self) {
         self.inner.close();

@@ -14,6 +14,7 @@ mod report;
 mod scan;
 mod topology;
 mod transaction;
+mod url;
 
 use pyo3::prelude::*;
 
@@ -24,6 +25,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<scan::NativeScan>()?;
     m.add_class::<transaction::NativeTransaction>()?;
+    m.add_function(wrap_pyfunction!(url::parse_url, m)?)?;
     logging::install(m.py());
     Ok(())
 }

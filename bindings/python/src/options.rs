@@ -8,7 +8,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
-use slotwise::{Options, Protocol, ReadFrom};
+use slotwise::{Options, Protocol, ReadFrom, TlsOptions};
 
 use crate::callbacks;
 
@@ -37,6 +37,12 @@ const NAMES: &[&str] = &[
     "sentinel_poll_interval",
     "sentinel_subscribe",
     "failover_fence_timeout",
+    "tls",
+    "tls_ca_file",
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_server_name",
+    "tls_insecure_skip_verify",
 ];
 
 /// Longest accepted duration option: anything longer is a unit mistake, not a wish.
@@ -55,6 +61,9 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
     let Some(kwargs) = kwargs else {
         return Ok(Parsed { options: o, decode });
     };
+    // `tls=True` or any `tls_*` option turns TLS on; `tls=False` with `tls_*` is a mistake.
+    let mut tls_on: Option<bool> = None;
+    let mut tls: Option<TlsOptions> = None;
     for (k, v) in kwargs.iter() {
         let name: String = k
             .extract()
@@ -102,6 +111,18 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
             "failover_fence_timeout" => o.failover_fence_timeout = seconds(&name, &v, false)?,
             "sentinel_username" => o.sentinel_username = text(&name, &v)?,
             "sentinel_password" => o.sentinel_password = text(&name, &v)?,
+            "tls" => tls_on = Some(flag(&name, &v)?),
+            "tls_ca_file" => tls.get_or_insert_default().ca_file = text(&name, &v)?.map(Into::into),
+            "tls_cert_file" => {
+                tls.get_or_insert_default().client_cert_file = text(&name, &v)?.map(Into::into)
+            }
+            "tls_key_file" => {
+                tls.get_or_insert_default().client_key_file = text(&name, &v)?.map(Into::into)
+            }
+            "tls_server_name" => tls.get_or_insert_default().server_name = text(&name, &v)?,
+            "tls_insecure_skip_verify" => {
+                tls.get_or_insert_default().insecure_skip_verify = flag(&name, &v)?
+            }
             "address_remap" => callbacks::remap(&mut o, &v)?,
             "resolver" => callbacks::resolver(&mut o, &v)?,
             "read_from" => {
@@ -127,6 +148,15 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
             }
         }
     }
+    o.tls = match (tls_on, tls) {
+        (Some(false), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "option tls=False contradicts the tls_* options given",
+            ))
+        }
+        (Some(false), None) | (None, None) => None,
+        (_, t) => Some(t.unwrap_or_default()),
+    };
     Ok(Parsed { options: o, decode })
 }
 

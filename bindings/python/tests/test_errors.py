@@ -219,7 +219,8 @@ def test_auth_failure() -> None:
     "url,match",
     [
         ("http://h:1", "unsupported URL scheme"),
-        ("rediss://h:1", "TLS"),
+        ("redis://h:1?tls_insecure_skip_verify=maybe", "tls_insecure_skip_verify"),
+        ("redis://u:hunter2@h:1/x", "must be a number"),
         ("redis://", "no host"),
         ("redis://a:1,b:2", "redis\\+cluster"),
         ("redis+cluster://a:1/3", "no database"),

@@ -1,27 +1,26 @@
 //! The connection handshake: HELLO 3 (falling back to RESP2), AUTH, SETNAME, SELECT, READONLY.
 
-use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-use super::ConnConfig;
+use super::{ConnConfig, Stream};
 use crate::config::Protocol;
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::resp::{encode_command, Decoder, Value};
 use crate::{cmd, Cmd};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub(super) async fn run(mut stream: TcpStream, cfg: &ConnConfig) -> Result<(TcpStream, Decoder)> {
+pub(super) async fn run(mut stream: Stream, cfg: &ConnConfig) -> Result<(Stream, Decoder)> {
     let mut io = Roundtrip {
         stream: &mut stream,
         decoder: Decoder::default(),
         buf: BytesMut::with_capacity(4096),
     };
     let opts = &cfg.options;
-    let user = opts.username.as_deref().unwrap_or("default");
+    let creds = cfg.credentials.get();
+    let user = creds.username.as_deref().unwrap_or("default");
     let mut resp3 = false;
     if opts.protocol == Protocol::Resp3 {
         let mut hello = cmd("HELLO").arg("3");
-        if let Some(pw) = &opts.password {
+        if let Some(pw) = &creds.password {
             hello = hello.arg("AUTH").arg(user).arg(pw.as_str());
         }
         if let Some(name) = &opts.client_name {
@@ -40,8 +39,8 @@ pub(super) async fn run(mut stream: TcpStream, cfg: &ConnConfig) -> Result<(TcpS
         }
     }
     if !resp3 {
-        if let Some(pw) = &opts.password {
-            let auth = match &opts.username {
+        if let Some(pw) = &creds.password {
+            let auth = match &creds.username {
                 Some(u) => cmd("AUTH").arg(u.as_str()).arg(pw.as_str()),
                 None => cmd("AUTH").arg(pw.as_str()),
             };
@@ -74,7 +73,7 @@ fn auth_error(e: Error) -> Error {
 
 /// Sends one command at a time on a bare stream: the handshake runs before the I/O tasks.
 struct Roundtrip<'a> {
-    stream: &'a mut TcpStream,
+    stream: &'a mut Stream,
     decoder: Decoder,
     buf: BytesMut,
 }

@@ -4,12 +4,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Request, Shutdown, CANCELLED, QUEUED, WRITTEN};
+use super::{Request, Shutdown, Stream, CANCELLED, QUEUED, WRITTEN};
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::resp::{Decoder, Value};
 use crate::topology::Addr;
@@ -26,7 +24,7 @@ struct Pending {
 }
 
 pub(super) fn spawn(
-    stream: TcpStream,
+    stream: Stream,
     decoder: Decoder,
     rx: mpsc::Receiver<Request>,
     addr: Addr,
@@ -34,22 +32,44 @@ pub(super) fn spawn(
     shutdown: watch::Sender<Shutdown>,
     shutdown_rx: watch::Receiver<Shutdown>,
 ) {
-    let (r, w) = stream.into_split();
     let (ptx, prx) = mpsc::unbounded_channel();
-    tokio::spawn(writer(
-        w,
-        rx,
-        ptx,
-        addr.clone(),
-        closed.clone(),
-        shutdown.clone(),
-        shutdown_rx.clone(),
-    ));
-    tokio::spawn(reader(r, decoder, prx, addr, closed, shutdown, shutdown_rx));
+    macro_rules! start {
+        ($r:expr, $w:expr) => {{
+            tokio::spawn(writer(
+                $w,
+                rx,
+                ptx,
+                addr.clone(),
+                closed.clone(),
+                shutdown.clone(),
+                shutdown_rx.clone(),
+            ));
+            tokio::spawn(reader(
+                $r,
+                decoder,
+                prx,
+                addr,
+                closed,
+                shutdown,
+                shutdown_rx,
+            ));
+        }};
+    }
+    match stream {
+        // TCP halves are lock-free; a TLS session is one state machine, split behind a lock.
+        Stream::Tcp(s) => {
+            let (r, w) = s.into_split();
+            start!(r, w)
+        }
+        tls @ Stream::Tls(_) => {
+            let (r, w) = tokio::io::split(tls);
+            start!(r, w)
+        }
+    }
 }
 
 async fn writer(
-    mut w: OwnedWriteHalf,
+    mut w: impl AsyncWrite + Unpin,
     mut rx: mpsc::Receiver<Request>,
     ptx: mpsc::UnboundedSender<Pending>,
     addr: Addr,
@@ -120,7 +140,7 @@ async fn writer(
 }
 
 async fn reader(
-    mut r: OwnedReadHalf,
+    mut r: impl AsyncRead + Unpin,
     mut decoder: Decoder,
     mut prx: mpsc::UnboundedReceiver<Pending>,
     addr: Addr,

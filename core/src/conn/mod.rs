@@ -4,20 +4,25 @@
 //! write, a reader task matches replies to requests in order. Each request records whether its
 //! bytes reached the socket, so a failure can say precisely whether the command may have run.
 
+mod credentials;
 mod handshake;
 mod io;
+mod stream;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+
+pub(crate) use credentials::{Credentials, SharedCredentials};
+pub(crate) use stream::Stream;
 
 use crate::config::Options;
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::resp::{encode_command, encoded_len, Value};
+use crate::tls::Tls;
 use crate::topology::Addr;
 use crate::Cmd;
 
@@ -43,20 +48,43 @@ pub(crate) struct ConnConfig {
     pub readonly: bool,
     /// Send `SELECT db` (standalone only).
     pub select_db: bool,
+    /// Set when `options.tls` is: the connector built from it.
+    pub tls: Option<Tls>,
+    /// Who to authenticate as; starts as `options.username`/`password`, replaceable live.
+    pub credentials: SharedCredentials,
+}
+
+impl ConnConfig {
+    /// Builds the TLS connector (reading its files) once, so bad TLS settings fail here.
+    pub fn new(options: Options, readonly: bool, select_db: bool) -> Result<ConnConfig> {
+        let tls = options.tls.as_ref().map(Tls::new).transpose()?;
+        let credentials = SharedCredentials::new(Credentials {
+            username: options.username.clone(),
+            password: options.password.clone(),
+        });
+        Ok(ConnConfig {
+            options,
+            readonly,
+            select_db,
+            tls,
+            credentials,
+        })
+    }
 }
 
 /// The words of a connect that got no answer in time (a transient failure, unlike a refusal).
 pub(crate) const NO_ANSWER: &str = "no answer within";
 
-/// A TCP connection with the handshake done, within `connect_timeout`: the base of a
-/// multiplexed [`Connection`], and of dedicated connections (Sentinel subscriptions).
+/// A TCP (or TLS) connection with the handshake done, within `connect_timeout`: the base of a
+/// multiplexed [`Connection`], and of dedicated connections (Sentinel subscriptions). The one
+/// place where connections are opened.
 pub(crate) async fn open_stream(
     addr: &Addr,
     cfg: &ConnConfig,
-) -> Result<(TcpStream, crate::resp::Decoder)> {
+) -> Result<(Stream, crate::resp::Decoder)> {
     let timeout = cfg.options.connect_timeout;
     let fut = async {
-        let stream = TcpStream::connect((addr.host.as_str(), addr.port))
+        let stream = tokio::net::TcpStream::connect((addr.host.as_str(), addr.port))
             .await
             .map_err(|e| {
                 Error::new(
@@ -66,6 +94,12 @@ pub(crate) async fn open_stream(
                 )
             })?;
         stream.set_nodelay(true).ok();
+        let stream = match &cfg.tls {
+            None => Stream::Tcp(stream),
+            Some(tls) => Stream::Tls(Box::new(tls.connect(&addr.host, stream).await.map_err(
+                |e| Error::new(ErrorKind::Connect, Outcome::NotRun, format!("{addr}: {e}")),
+            )?)),
+        };
         handshake::run(stream, cfg)
             .await
             .map_err(|e| e.context(format_args!("handshake with {addr}")))

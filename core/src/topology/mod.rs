@@ -17,7 +17,7 @@ use crate::slot::SLOT_COUNT;
 
 pub use diff::TopologyDiff;
 pub use nodes::parse_config_epochs;
-pub use parse::{parse_cluster_shards, parse_cluster_slots};
+pub use parse::{parse_cluster_shards, parse_cluster_shards_tls, parse_cluster_slots};
 
 /// A node's address as the cluster announces it (an IP or a host name) and its port.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -36,11 +36,17 @@ fn top_level<'a>(reply: &'a Value, what: &str, queried: &Addr) -> Result<&'a [Va
 /// stands in for addresses the reply does not know (`?` or empty).
 ///
 /// A node's address is its `endpoint` when known, else its `ip`, else `queried.host`; the port
-/// is `port` (`tls-port` is not used yet). Nodes with no usable port (absent or 0, as for a
+/// is `port` (see [`parse_cluster_shards_tls`] for clients that speak TLS). Nodes with no usable port (absent or 0, as for a
 /// node whose address the cluster does not know) are left out, and so are shards left
 /// without a primary. When a shard lists several primaries (an old, failed one beside the
 /// new one), the healthiest, then the most advanced, is kept.
 pub fn parse_cluster_shards(reply: &Value, queried: &Addr) -> Result<Vec<Shard>> {
+    parse_cluster_shards_tls(reply, queried, false)
+}
+
+/// [`parse_cluster_shards`] for a client that connects over TLS (`tls`): a node's port is
+/// then its `tls-port` where it has one, else its `port`.
+pub fn parse_cluster_shards_tls(reply: &Value, queried: &Addr, tls: bool) -> Result<Vec<Shard>> {
     const WHAT: &str = "CLUSTER SHARDS";
     let err = |why: String| bad(WHAT, queried, why);
     let entries = top_level(reply, WHAT, queried)?;
@@ -66,7 +72,7 @@ pub fn parse_cluster_shards(reply: &Value, queried: &Addr) -> Result<Vec<Shard>>
         let mut primary: Option<Node> = None;
         let mut replicas = Vec::new();
         for (ni, node) in nodes.iter().enumerate() {
-            let node = parse_shard_node(node, queried)
+            let node = parse_shard_node(node, queried, tls)
                 .map_err(|why| err(format!("shard {si}, node {ni}: {why}")))?;
             let Some(node) = node else { continue };
             match node.role {
@@ -132,12 +138,13 @@ fn slot_number(v: &Value) -> Result<u16, String> {
 }
 
 /// `Ok(None)` for a node with no usable port.
-fn parse_shard_node(v: &Value, queried: &Addr) -> Result<Option<Node>, String> {
+fn parse_shard_node(v: &Value, queried: &Addr, tls: bool) -> Result<Option<Node>, String> {
     let pairs = v
         .to_pairs()
         .ok_or_else(|| format!("{} is not a map", kind(v)))?;
     let mut id = String::new();
     let mut port = None;
+    let mut tls_port = None;
     let mut ip = None;
     let mut endpoint = None;
     let mut role = None;
@@ -148,6 +155,7 @@ fn parse_shard_node(v: &Value, queried: &Addr) -> Result<Option<Node>, String> {
         match key {
             "id" => id = text(v, "id")?.unwrap_or_default().to_owned(),
             "port" => port = port_number(v)?,
+            "tls-port" => tls_port = port_number(v)?,
             "ip" => ip = text(v, "ip")?,
             "endpoint" => endpoint = text(v, "endpoint")?,
             "role" => {
@@ -176,6 +184,7 @@ fn parse_shard_node(v: &Value, queried: &Addr) -> Result<Option<Node>, String> {
         }
     }
     let role = role.ok_or("no role")?;
+    let port = if tls { tls_port.or(port) } else { port };
     let Some(port) = port else { return Ok(None) };
     let host = [endpoint, ip]
         .into_iter()

@@ -105,7 +105,38 @@ pub struct Deployment {
     pub password: Option<String>,
     /// Sentinel deployments: the monitored service name (`seeds` are then the sentinels).
     pub service: Option<String>,
+    /// Started with `--tls`: the certificate files the harness made.
+    pub tls: Option<TlsFiles>,
     stopped: bool,
+}
+
+/// PEM files of a `--tls` deployment: its CA, a client certificate it accepts, and a CA that
+/// signed nothing of it.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+    pub untrusted_ca: String,
+}
+
+impl TlsFiles {
+    fn from_json(j: &Json) -> Option<TlsFiles> {
+        let s = |k: &str| j[k].as_str().map(str::to_string);
+        Some(TlsFiles {
+            ca: s("ca")?,
+            cert: s("cert")?,
+            key: s("key")?,
+            untrusted_ca: s("untrusted_ca")?,
+        })
+    }
+
+    /// Client TLS options that verify the servers and show the client certificate.
+    pub fn options(&self) -> slotwise::TlsOptions {
+        slotwise::TlsOptions::default()
+            .with_ca_file(&self.ca)
+            .with_client_cert(&self.cert, &self.key)
+    }
 }
 
 impl Deployment {
@@ -169,6 +200,7 @@ impl Deployment {
             seeds: strings_of(&j["seeds"]),
             password: j["requirepass"].as_str().map(str::to_string),
             service: j["service"].as_str().map(str::to_string),
+            tls: TlsFiles::from_json(&j["tls"]),
             stopped: false,
         }
     }
@@ -268,6 +300,11 @@ impl Deployment {
         let n = &self.nodes[index];
         let mut cmd = Command::new("redis-cli");
         cmd.args(["-h", &n.host, "-p", &n.port.to_string()]);
+        if let Some(t) = &self.tls {
+            cmd.args([
+                "--tls", "--cacert", &t.ca, "--cert", &t.cert, "--key", &t.key,
+            ]);
+        }
         if let Some(pw) = self.password.as_ref().filter(|_| n.role != "sentinel") {
             cmd.args(["-a", pw, "--no-auth-warning"]);
         }

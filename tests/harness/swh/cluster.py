@@ -12,13 +12,15 @@ from .procs import (BUS_OFFSET, TOTAL_SLOTS, HarnessError, check_loopback, load_
                     log, node_at, pick_ports, proc_alive, registry_lock, registry_write, reserved,
                     save_state, stop)
 from .resp import RespError
+from .tls import make_tls
 
 
 def start_cluster(primaries: int = 3, replicas: int = 1, ips: str = "distinct",
                   ip_base: str | None = None, node_timeout_ms: int = 1000,
                   announce_ip: str | None = None, announce_port_offset: int = 0,
                   announce_hostnames: bool = False, requirepass: str | None = None,
-                  users=None, timeout: float = 30.0, dir: str | None = None) -> dict:
+                  users=None, timeout: float = 30.0, dir: str | None = None,
+                  tls: bool = False) -> dict:
     if primaries < 1 or replicas < 0 or primaries * (replicas + 1) > 200:
         raise HarnessError("need 1 <= primaries and 0 <= replicas, at most 200 nodes")
     if announce_ip:
@@ -32,6 +34,8 @@ def start_cluster(primaries: int = 3, replicas: int = 1, ips: str = "distinct",
     state = new_state("cluster", options, dir)
     total = primaries * (replicas + 1)
     try:
+        if tls:
+            options["tls"] = make_tls(state)
         with registry_lock():
             taken_ports, taken_ips, blocks = reserved()
             hosts = pick_hosts(state, total, ips, ip_base, taken_ips, blocks)

@@ -11,14 +11,16 @@ from .procs import (BUS_OFFSET, REDIS_SENTINEL, REDIS_SERVER, ROOT, HarnessError
                     check_loopback, ip_add, log, log_tail, pick_ip_block, pick_ports, proc_alive,
                     proc_stat, reap, reserved, save_state)
 from .resp import Conn, RespError
+from .tls import client_context, server_tls_args
 
 
 def server_args(state: dict, node: dict) -> list:
     o = state["options"]
     host, port = node["host"], node["port"]
+    ports = server_tls_args(state, node) if o.get("tls") else ["--port", str(port)]
     if node["role"] == "sentinel":
         # The config file is written once (sentinel.py) and rewritten by the sentinel itself.
-        return [REDIS_SENTINEL, os.path.join(node["dir"], "sentinel.conf"), "--port", str(port),
+        return [REDIS_SENTINEL, os.path.join(node["dir"], "sentinel.conf"), *ports,
                 "--bind", host, "--bind-source-addr", host, "--dir", node["dir"],
                 "--protected-mode", "no", "--daemonize", "no",
                 # Peers must learn the address the sentinel listens on, not 127.0.0.1.
@@ -27,7 +29,7 @@ def server_args(state: dict, node: dict) -> list:
     # Outside a cluster a config file lets CONFIG REWRITE (which Sentinel sends) persist
     # REPLICAOF, so a restarted replica comes back as a replica, as in production.
     conf = [] if state["kind"] == "cluster" else [os.path.join(node["dir"], "redis.conf")]
-    args = [REDIS_SERVER, *conf, "--port", str(port), "--bind", *binds, "--bind-source-addr", host,
+    args = [REDIS_SERVER, *conf, *ports, "--bind", *binds, "--bind-source-addr", host,
             "--dir", node["dir"], "--save", "", "--appendonly", "no", "--protected-mode", "no",
             "--daemonize", "no", "--enable-debug-command", "yes",
             # A replica must be up in milliseconds, not after the 5 s default delay.
@@ -100,7 +102,9 @@ def auth_of(state: dict):
 
 def connect(state: dict, node: dict, timeout: float = 1.0) -> Conn:
     auth = {} if node["role"] == "sentinel" else auth_of(state)
-    return Conn(node["host"], node["port"], timeout=timeout, **auth)
+    tls = state["options"].get("tls")
+    ctx = client_context(tls) if tls else None
+    return Conn(node["host"], node["port"], timeout=timeout, ssl_context=ctx, **auth)
 
 
 def wait_pingable(state: dict, nodes: list, deadline: float) -> list:
@@ -246,4 +250,5 @@ def public_state(state: dict) -> dict:
     return {"dir": state["dir"], "kind": state["kind"],
             "nodes": [public_node(state, n) for n in state["nodes"]], "seeds": state["seeds"],
             "requirepass": o.get("requirepass"), "users": o.get("users", []),
+            "tls": o.get("tls"),
             "service": o.get("service"), "options": o}

@@ -13,14 +13,17 @@ from .procs import (HarnessError, check_loopback, load_state, locked, log, node_
                     proc_alive, proc_is, registry_lock, registry_write, reserved, save_state, stop,
                     wait_gone, wait_state, wait_unlocked)
 from .resp import RespError, parse_info
+from .tls import make_tls
 
 
 def start_standalone(ip: str = "127.0.0.1", requirepass: str | None = None, users=None,
-                     timeout: float = 30.0, dir: str | None = None) -> dict:
+                     timeout: float = 30.0, dir: str | None = None, tls: bool = False) -> dict:
     ip = check_loopback(ip)
     options = {"requirepass": check_password(requirepass), "users": parse_users(users)}
     state = new_state("standalone", options, dir)
     try:
+        if tls:
+            options["tls"] = make_tls(state)
         with registry_lock():
             taken_ports = reserved()[0]
             node = make_node(state, 0, ip, pick_ports(1, taken_ports, ())[0], "primary")

@@ -11,9 +11,15 @@ class RespError(Exception):
 
 
 class Conn:
-    def __init__(self, host, port, timeout=1.0, password=None, username=None):
+    def __init__(self, host, port, timeout=1.0, password=None, username=None, ssl_context=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ssl_context is not None:
+            try:
+                self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
+            except BaseException:
+                self.sock.close()
+                raise
         self.rfile = self.sock.makefile("rb")
         if password is not None:
             self.call(*(["AUTH", username, password] if username else ["AUTH", password]))

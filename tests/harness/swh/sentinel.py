@@ -11,13 +11,14 @@ from .nodes import (check_password, connect, make_node, new_state, parse_users, 
 from .procs import (HarnessError, pick_ports, registry_lock, registry_write, reserved, save_state,
                     stop)
 from .resp import parse_info
+from .tls import make_tls
 
 
 def start_sentinel(replicas: int = 2, sentinels: int = 3, quorum: int | None = None,
                    service: str = "mymaster", down_after_ms: int = 1000,
                    failover_timeout_ms: int = 3000, ips: str = "distinct",
                    ip_base: str | None = None, requirepass: str | None = None, users=None,
-                   timeout: float = 30.0, dir: str | None = None) -> dict:
+                   timeout: float = 30.0, dir: str | None = None, tls: bool = False) -> dict:
     """Nodes 0..REPLICAS are the data nodes (0 starts as primary), then the sentinels."""
     if replicas < 0 or sentinels < 1 or replicas + sentinels > 50:
         raise HarnessError("need 0 <= replicas, 1 <= sentinels, at most 51 nodes")
@@ -31,6 +32,8 @@ def start_sentinel(replicas: int = 2, sentinels: int = 3, quorum: int | None = N
     state = new_state("sentinel", options, dir)
     total = 1 + replicas + sentinels
     try:
+        if tls:
+            options["tls"] = make_tls(state)
         with registry_lock():
             taken_ports, taken_ips, blocks = reserved()
             hosts = pick_hosts(state, total, ips, ip_base, taken_ips, blocks)

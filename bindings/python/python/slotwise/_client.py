@@ -83,6 +83,13 @@ class _Base:
         """Closes every connection; later calls raise ``ClosedError``. Idempotent."""
         self._native.close()
 
+    def update_credentials(self, username: Optional[str], password: str) -> None:
+        """Password rotation: connections opened from now on authenticate as ``username``
+        (``None``: the default user) with ``password``; open connections stay, so no request
+        is dropped. Add the new password to the ACL user, call this, then remove the old one.
+        Sentinel mode: the data nodes' credentials (the sentinels keep theirs). No I/O."""
+        self._native.update_credentials(username, password)
+
     def metrics(self) -> Dict[str, Any]:
         """Counters of what the client did to follow the deployment (no I/O): ``refreshes`` by
         trigger, ``topology_queries``, ``moved_redirects``, ``ask_redirects``, ``retries``,

@@ -29,9 +29,12 @@ __all__ = [
     "TryAgainError",
     "WatchError",
     "__version__",
+    "parse_url",
 ]
 
 __version__: str
+
+def parse_url(url: str) -> Dict[str, Any]: ...
 
 class SlotwiseError(Exception):
     code: int
@@ -83,6 +86,7 @@ class NativeClient:
     def refresh_topology(self) -> None: ...
     def refresh_topology_async(self) -> Awaitable[None]: ...
     def close(self) -> None: ...
+    def update_credentials(self, username: Optional[str], password: str) -> None: ...
     @staticmethod
     def sentinel(
         sentinels: List[str], service_name: str, options: Optional[Dict[str, Any]] = None
