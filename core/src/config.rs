@@ -93,6 +93,9 @@ pub struct Options {
     /// Longest time writes are held once a failover of our master is announced, if neither
     /// its end nor its abort is seen.
     pub failover_fence_timeout: Duration,
+    /// Pub/sub messages held for the application per [`crate::PubSub`] before new ones are
+    /// dropped (and counted in a [`crate::PubSubItem::Dropped`] item).
+    pub pubsub_queue: usize,
 }
 
 impl Default for Options {
@@ -120,6 +123,7 @@ impl Default for Options {
             sentinel_poll_interval: Duration::from_millis(250),
             sentinel_subscribe: true,
             failover_fence_timeout: Duration::from_secs(15),
+            pubsub_queue: 65_536,
         }
     }
 }
@@ -251,6 +255,13 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::pubsub_queue`].
+    #[must_use]
+    pub fn with_pubsub_queue(mut self, n: usize) -> Self {
+        self.pubsub_queue = n;
+        self
+    }
+
     /// Rejects values that cannot work, with a message naming the option.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let positive = [
@@ -266,6 +277,9 @@ impl Options {
             if d.is_zero() {
                 return Err(crate::Error::invalid(format!("option {name} must be > 0")));
             }
+        }
+        if self.pubsub_queue == 0 {
+            return Err(crate::Error::invalid("option pubsub_queue must be > 0"));
         }
         if self.max_inflight == 0 {
             return Err(crate::Error::invalid("option max_inflight must be > 0"));
@@ -302,6 +316,7 @@ impl fmt::Debug for Options {
             .field("sentinel_poll_interval", &self.sentinel_poll_interval)
             .field("sentinel_subscribe", &self.sentinel_subscribe)
             .field("failover_fence_timeout", &self.failover_fence_timeout)
+            .field("pubsub_queue", &self.pubsub_queue)
             .finish()
     }
 }
