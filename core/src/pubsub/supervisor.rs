@@ -29,6 +29,7 @@ use crate::topology::{Addr, NodeHealth, Topology};
 const TICK: Duration = Duration::from_millis(250);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+const AVOID: Duration = Duration::from_secs(1);
 
 /// One subscription the application holds.
 #[derive(Debug)]
@@ -60,6 +61,7 @@ pub(crate) fn spawn(
         unsubs: HashMap::new(),
         waiters: Vec::new(),
         moved: HashMap::new(),
+        avoid: HashMap::new(),
         backoff: HashMap::new(),
         next_id: 0,
         control_tx,
@@ -83,6 +85,10 @@ struct Supervisor {
     waiters: Vec<(HashSet<Key>, oneshot::Sender<Result<()>>)>,
     /// Slot owners learned from MOVED replies, until the topology agrees.
     moved: HashMap<u16, Addr>,
+    /// Sharded channels the server unsubscribed (its slot left the node, or the node was
+    /// demoted): not subscribed there again until the topology changes or `AVOID` passes (a
+    /// demoted primary accepts SSUBSCRIBE as a replica, and would be left a moment later).
+    avoid: HashMap<Key, (Addr, u64, Instant)>,
     /// Per address: no new connection before this instant, and the failures in a row.
     backoff: HashMap<Addr, (Instant, u32)>,
     next_id: LinkId,
@@ -214,6 +220,13 @@ impl Supervisor {
                 // The server's own: the channel's slot moved away (or the node was demoted).
                 if self.subs.get(&key).is_some_and(|s| s.link == Some(id)) {
                     tracing::info!(channel = ?key.1, "server unsubscribed a channel: moving it");
+                    if let Some(l) = self.links.get(&id) {
+                        let version = self.core.topology_version();
+                        self.avoid.insert(
+                            key.clone(),
+                            (l.addr.clone(), version, Instant::now() + AVOID),
+                        );
+                    }
                     self.unlink(&key);
                     self.core.trigger_refresh(Trigger::Moved);
                 }
@@ -384,11 +397,15 @@ impl Supervisor {
     ) -> Option<Addr> {
         if key.0 == Kind::Sharded {
             let slot = slot?;
-            return self
+            let want = self
                 .moved
                 .get(&slot)
                 .cloned()
-                .or_else(|| topo.shard_for_slot(slot).map(|s| s.primary.addr.clone()));
+                .or_else(|| topo.shard_for_slot(slot).map(|s| s.primary.addr.clone()))?;
+            let avoided = self.avoid.get(key).is_some_and(|(a, version, until)| {
+                *a == want && *version == self.core.topology_version() && Instant::now() < *until
+            });
+            return (!avoided).then_some(want);
         }
         if self.core.mode != Mode::Cluster {
             return topo.primaries().next().map(|n| n.addr.clone());
@@ -427,13 +444,20 @@ impl Supervisor {
         let topo = self.core.topology();
         self.moved
             .retain(|slot, a| topo.shard_for_slot(*slot).map(|s| &s.primary.addr) != Some(a));
+        let (version, now) = (self.core.topology_version(), Instant::now());
+        self.avoid
+            .retain(|_, (_, v, until)| *v == version && now < *until);
         // 1. Off the wrong nodes.
         let mut wrong = Vec::new();
         for (key, s) in &self.subs {
             let Some(at) = s.link.and_then(|id| self.links.get(&id)) else {
                 continue;
             };
-            if self.target(&topo, key, s.slot, Some(&at.addr)).as_ref() != Some(&at.addr) {
+            // No owner known right now (a partial view) is no reason to move.
+            if self
+                .target(&topo, key, s.slot, Some(&at.addr))
+                .is_some_and(|w| w != at.addr)
+            {
                 wrong.push(key.clone());
             }
         }

@@ -24,13 +24,15 @@ pub struct Published {
     pub start: Instant,
     pub end: Instant,
     pub ok: bool,
+    /// The error of a failed publish.
+    pub error: Option<String>,
 }
 
 pub struct Traffic {
     stop: Arc<AtomicBool>,
     pub published: Arc<Mutex<Vec<Published>>>,
     pub received: Arc<Mutex<Vec<(Instant, PubSubItem)>>>,
-    publisher: tokio::task::JoinHandle<()>,
+    publishers: [tokio::task::JoinHandle<()>; 2],
     receiver: tokio::task::JoinHandle<()>,
     ps: Arc<PubSub>,
 }
@@ -39,8 +41,12 @@ impl Traffic {
     /// Subscribes `ps` to the classic channel, the pattern and `shard_channel`, then starts
     /// publishing to the classic channel and `shard_channel` every 10 ms through `client`.
     pub async fn start(client: &Client, ps: PubSub, shard_channel: &str) -> Traffic {
-        ps.subscribe(Kind::Channel, [CHANNEL]).await.expect("subscribe");
-        ps.subscribe(Kind::Pattern, [PATTERN]).await.expect("psubscribe");
+        ps.subscribe(Kind::Channel, [CHANNEL])
+            .await
+            .expect("subscribe");
+        ps.subscribe(Kind::Pattern, [PATTERN])
+            .await
+            .expect("psubscribe");
         ps.subscribe(Kind::Sharded, [shard_channel])
             .await
             .expect("ssubscribe");
@@ -56,66 +62,74 @@ impl Traffic {
         };
         let stop = Arc::new(AtomicBool::new(false));
         let published = Arc::new(Mutex::new(Vec::new()));
-        let publisher = {
+        // One publisher per kind: a SPUBLISH waiting for its shard's failover must not hold
+        // up the classic messages.
+        let publishers = [false, true].map(|sharded| {
             let (stop, published) = (stop.clone(), published.clone());
             let client = client.clone();
-            let shard_channel = shard_channel.to_owned();
+            let (verb, ch) = if sharded {
+                ("SPUBLISH", shard_channel.to_owned())
+            } else {
+                ("PUBLISH", CHANNEL.to_owned())
+            };
             tokio::spawn(async move {
                 let mut seq = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     seq += 1;
-                    for sharded in [false, true] {
-                        let (verb, ch) = if sharded {
-                            ("SPUBLISH", shard_channel.as_str())
-                        } else {
-                            ("PUBLISH", CHANNEL)
-                        };
-                        let start = Instant::now();
-                        let ok = client
-                            .execute(cmd(verb).arg(ch).arg(seq.to_string()))
-                            .await
-                            .is_ok();
-                        published.lock().unwrap().push(Published {
-                            sharded,
-                            seq,
-                            start,
-                            end: Instant::now(),
-                            ok,
-                        });
-                    }
+                    let start = Instant::now();
+                    let r = client
+                        .execute(cmd(verb).arg(ch.as_str()).arg(seq.to_string()))
+                        .await;
+                    published.lock().unwrap().push(Published {
+                        sharded,
+                        seq,
+                        start,
+                        end: Instant::now(),
+                        ok: r.is_ok(),
+                        error: r.err().map(|e| e.to_string()),
+                    });
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             })
-        };
+        });
         Traffic {
             stop,
             published,
             received,
-            publisher,
+            publishers,
             receiver,
             ps,
         }
     }
 
-    /// Messages received so far of `kind` numbered above `seq`.
-    pub fn received_after(&self, kind: Kind, seq: u64) -> usize {
+    /// True once a message of `kind` published after `t` was received.
+    pub fn flowing_since(&self, kind: Kind, t: Instant) -> bool {
+        let sharded = kind == Kind::Sharded;
+        // The one publish in flight at `t` is not yet recorded: skip a number past the last.
+        let Some(first) = self
+            .published
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.sharded == sharded && p.start <= t)
+            .map(|p| p.seq + 2)
+            .max()
+        else {
+            return false;
+        };
         self.received
             .lock()
             .unwrap()
             .iter()
-            .filter(|(_, i)| matches!(i, PubSubItem::Message { kind: k, payload, .. } if *k == kind && num(payload) > seq))
-            .count()
-    }
-
-    /// The highest number published so far.
-    pub fn last_seq(&self) -> u64 {
-        self.published.lock().unwrap().last().map_or(0, |p| p.seq)
+            .any(|(_, i)| matches!(i, PubSubItem::Message { kind: k, payload, .. } if *k == kind && num(payload) >= first))
     }
 
     /// Stops publishing, waits for the last messages, closes the pub/sub.
     pub async fn stop(self) -> Outcome {
         self.stop.store(true, Ordering::Relaxed);
-        self.publisher.await.expect("publisher");
+        for p in self.publishers {
+            p.await.expect("publisher");
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
         self.ps.close();
         self.receiver.await.expect("receiver");
@@ -139,6 +153,22 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Every item but messages, with its arrival relative to `t0` (for failure messages).
+    pub fn timeline(&self, t0: Instant) -> Vec<String> {
+        self.received
+            .iter()
+            .filter(|(_, i)| !matches!(i, PubSubItem::Message { .. }))
+            .map(|(t, i)| {
+                let at = if *t >= t0 {
+                    format!("+{:?}", t.duration_since(t0))
+                } else {
+                    format!("-{:?}", t0.duration_since(*t))
+                };
+                format!("{at} {i:?}")
+            })
+            .collect()
+    }
+
     /// Arrival times of the `Resubscribed` items naming a subscription of `kind`.
     pub fn resubscribed(&self, kind: Kind) -> Vec<Instant> {
         self.received
@@ -146,6 +176,13 @@ impl Outcome {
             .filter(|(_, i)| matches!(i, PubSubItem::Resubscribed { subscriptions, .. } if subscriptions.iter().any(|k| k.0 == kind)))
             .map(|(t, _)| *t)
             .collect()
+    }
+
+    /// From `t` until the `Resubscribed` item naming `kind` arrived.
+    pub fn restored_after(&self, kind: Kind, t: Instant) -> Option<Duration> {
+        self.resubscribed(kind)
+            .first()
+            .map(|at| at.duration_since(t))
     }
 
     /// Longest `interrupted_for` reported.
@@ -175,10 +212,16 @@ impl Outcome {
             }
         }
         let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-        assert!(twice.is_empty(), "messages received more than once: {twice:?}");
+        assert!(
+            twice.is_empty(),
+            "messages received more than once: {twice:?}"
+        );
         for kind in [Kind::Channel, Kind::Pattern, Kind::Sharded] {
             let n = self.resubscribed(kind).len();
-            assert!(n <= 1, "{kind:?}: {n} Resubscribed items for one interruption");
+            assert!(
+                n <= 1,
+                "{kind:?}: {n} Resubscribed items for one interruption"
+            );
         }
     }
 
@@ -186,12 +229,19 @@ impl Outcome {
     /// item, or `since` when it was never interrupted) arrived exactly once. Returns how many
     /// were checked.
     pub fn assert_exactly_once_after_recovery(&self, kind: Kind, since: Instant) -> usize {
-        let from = self.resubscribed(kind).into_iter().max().unwrap_or(since).max(since);
+        let from = self
+            .resubscribed(kind)
+            .into_iter()
+            .max()
+            .unwrap_or(since)
+            .max(since);
         let got: HashMap<u64, usize> = self
             .received
             .iter()
             .filter_map(|(_, i)| match i {
-                PubSubItem::Message { kind: k, payload, .. } if *k == kind => Some(num(payload)),
+                PubSubItem::Message {
+                    kind: k, payload, ..
+                } if *k == kind => Some(num(payload)),
                 _ => None,
             })
             .fold(HashMap::new(), |mut m, n| {
@@ -205,7 +255,11 @@ impl Outcome {
             .filter(|p| p.sharded == sharded && p.ok && p.start > from)
             .map(|p| p.seq)
             .collect();
-        let missing: Vec<u64> = due.iter().copied().filter(|s| got.get(s) != Some(&1)).collect();
+        let missing: Vec<u64> = due
+            .iter()
+            .copied()
+            .filter(|s| got.get(s) != Some(&1))
+            .collect();
         assert!(
             missing.is_empty(),
             "{kind:?}: {} of {} messages published after the recovery not received exactly once: {:?}",
@@ -213,7 +267,11 @@ impl Outcome {
             due.len(),
             &missing[..missing.len().min(20)]
         );
-        assert!(due.len() > 20, "{kind:?}: too few messages after the recovery: {}", due.len());
+        assert!(
+            due.len() > 20,
+            "{kind:?}: too few messages after the recovery: {}",
+            due.len()
+        );
         due.len()
     }
 
@@ -239,7 +297,9 @@ impl Outcome {
             .received
             .iter()
             .filter_map(|(_, i)| match i {
-                PubSubItem::Message { kind: k, payload, .. } if *k == kind => Some(num(payload)),
+                PubSubItem::Message {
+                    kind: k, payload, ..
+                } if *k == kind => Some(num(payload)),
                 _ => None,
             })
             .collect();
