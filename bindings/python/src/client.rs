@@ -7,7 +7,9 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use slotwise::blocking;
 
 use crate::asyncio::{self, Deferred};
-use crate::{callbacks, convert, errors, logging, options, pipeline, report, scan, topology};
+use crate::{
+    callbacks, convert, errors, logging, options, pipeline, pubsub, report, scan, topology,
+};
 
 /// One connected client. Thread-safe: share it between threads freely.
 #[pyclass(frozen, module = "slotwise._slotwise")]
@@ -240,6 +242,15 @@ impl NativeClient {
             client.scan(pattern.as_deref(), count),
             self.decode,
         ))
+    }
+
+    /// A pub/sub session on its own connections (no I/O until the first subscribe).
+    fn pubsub(&self, py: Python<'_>) -> PyResult<pubsub::NativePubSub> {
+        let client = self.core(py)?;
+        // Its supervisor task lives on the core's runtime.
+        let _guard = blocking::runtime().enter();
+        let ps = client.pubsub().map_err(|e| errors::to_py(py, &e))?;
+        Ok(pubsub::NativePubSub::new(ps, self.decode))
     }
 
     /// The core's counters (no I/O).

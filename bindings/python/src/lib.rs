@@ -10,6 +10,7 @@ mod errors;
 mod logging;
 mod options;
 mod pipeline;
+mod pubsub;
 mod report;
 mod scan;
 mod topology;
@@ -22,6 +23,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<client::NativeClient>()?;
     m.add_class::<scan::NativeScan>()?;
+    m.add_class::<pubsub::NativePubSub>()?;
     logging::install(m.py());
     Ok(())
 }

@@ -37,6 +37,7 @@ const NAMES: &[&str] = &[
     "sentinel_poll_interval",
     "sentinel_subscribe",
     "failover_fence_timeout",
+    "pubsub_queue",
 ];
 
 /// Longest accepted duration option: anything longer is a unit mistake, not a wish.
@@ -92,6 +93,7 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
                 }
             }
             "max_inflight" => o.max_inflight = int(&name, &v, 1, 1 << 24)? as usize,
+            "pubsub_queue" => o.pubsub_queue = int(&name, &v, 1, 1 << 30)? as usize,
             "max_redirects" => o.max_redirects = int(&name, &v, 0, 1000)? as usize,
             "decode_responses" => decode = flag(&name, &v)?,
             "retry_unsafe_writes" => o.retry_unsafe_writes = flag(&name, &v)?,

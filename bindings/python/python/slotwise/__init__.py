@@ -18,6 +18,7 @@ when a client is created.
 """
 
 from ._client import AsyncClient, AsyncPipeline, Client, Pipeline, connect
+from ._pubsub import AsyncPubSub, PubSub
 from ._slotwise import (
     AuthenticationError,
     BusyError,
@@ -44,6 +45,7 @@ from ._slotwise import (
 __all__ = [
     "AsyncClient",
     "AsyncPipeline",
+    "AsyncPubSub",
     "AuthenticationError",
     "BusyError",
     "Client",
@@ -57,6 +59,7 @@ __all__ = [
     "MasterDownError",
     "NoRouteError",
     "Pipeline",
+    "PubSub",
     "ProtocolError",
     "ReadOnlyError",
     "ResponseError",
