@@ -5,11 +5,13 @@
 
 const native = require('./native.js');
 const { Client, Pipeline, connect } = require('./lib/client.js');
+const { PubSub } = require('./lib/pubsub.js');
 const { makeError, closedError, ...errors } = require('./lib/errors.js');
 
 module.exports = {
   Client,
   Pipeline,
+  PubSub,
   connect,
   ...errors,
   /** The addon's version (the Rust workspace version). */

@@ -171,6 +171,9 @@ impl Supervisor {
                 }
             }
             Request::Unsubscribe(kind, names, tx) => {
+                if self.inbox.is_closed() {
+                    return; // close(): the run loop stops and drops every connection
+                }
                 let keys: Vec<Key> = if names.is_empty() {
                     self.subs.keys().filter(|k| k.0 == kind).cloned().collect()
                 } else {
