@@ -5,6 +5,7 @@
 
 const native = require('./native.js');
 const { Client, Pipeline, Transaction, Script, connect } = require('./lib/client.js');
+const { PubSub } = require('./lib/pubsub.js');
 const { makeError, closedError, ...errors } = require('./lib/errors.js');
 
 module.exports = {
@@ -12,6 +13,7 @@ module.exports = {
   Pipeline,
   Transaction,
   Script,
+  PubSub,
   connect,
   ...errors,
   /** The addon's version (the Rust workspace version). */

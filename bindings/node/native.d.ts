@@ -23,6 +23,8 @@ export declare class NativeClient {
   scanNext(id: number, scan: NativeScan): void
   /** Re-reads the topology now; completes `id` when done. */
   refreshTopology(id: number): void
+  /** A pub/sub session reporting through `emit(name, payload)` (see `pubsub.rs`). */
+  pubsub(emit: (name: string, payload: object) => void): NativePubSub
   /** The topology in use (a snapshot, no I/O). */
   topology(): TopologyView
   /** What the client did to follow the deployment. */
@@ -49,6 +51,21 @@ export declare class NativeClient {
    * NOSCRIPT; completes `id` with its reply.
    */
   runScript(id: number, body: string | Buffer, keys: Array<string | Buffer>, args: Array<string | Buffer>, readOnly: boolean): void
+}
+
+/** One pub/sub session (see `Client.pubsub()` in lib/pubsub.js). */
+export declare class NativePubSub {
+  /**
+   * Subscribes (`kind`: 'channel' | 'pattern' | 'sharded'); completes `id` once the server
+   * confirmed every name.
+   */
+  subscribe(id: number, kind: string, names: Array<string | Buffer>): void
+  /** Unsubscribes (every name of `kind` when `names` is empty); completes `id`. */
+  unsubscribe(id: number, kind: string, names: Array<string | Buffer>): void
+  /** Subscriptions held. */
+  get subscriptionCount(): number
+  /** Closes the connections; queued items are still emitted, then the process is let go. */
+  close(): void
 }
 
 /** One cluster-wide scan in progress (see `scanStart`). */

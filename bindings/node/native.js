@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
+module.exports.NativePubSub = nativeBinding.NativePubSub
 module.exports.NativeScan = nativeBinding.NativeScan
 module.exports.NativeTransaction = nativeBinding.NativeTransaction
 module.exports.connect = nativeBinding.connect

@@ -212,6 +212,12 @@ impl Client {
         self.core.subscribe()
     }
 
+    /// Pub/Sub on dedicated connections that follow the deployment (see [`PubSub`]). Must
+    /// be called inside a tokio runtime.
+    pub fn pubsub(&self) -> Result<crate::PubSub> {
+        crate::PubSub::start(self.core.clone())
+    }
+
     /// Counters of what the client did to follow the deployment.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.core.metrics.snapshot()

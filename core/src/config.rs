@@ -96,6 +96,10 @@ pub struct Options {
     pub failover_fence_timeout: Duration,
     /// TLS for every connection (data nodes and sentinels); `None` is plain TCP.
     pub tls: Option<TlsOptions>,
+
+    /// Pub/sub messages held for the application per [`crate::PubSub`] before new ones are
+    /// dropped (and counted in a [`crate::PubSubItem::Dropped`] item).
+    pub pubsub_queue: usize,
 }
 
 impl Default for Options {
@@ -124,6 +128,7 @@ impl Default for Options {
             sentinel_subscribe: true,
             failover_fence_timeout: Duration::from_secs(15),
             tls: None,
+            pubsub_queue: 65_536,
         }
     }
 }
@@ -262,6 +267,13 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::pubsub_queue`].
+    #[must_use]
+    pub fn with_pubsub_queue(mut self, n: usize) -> Self {
+        self.pubsub_queue = n;
+        self
+    }
+
     /// Rejects values that cannot work, with a message naming the option.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let positive = [
@@ -277,6 +289,9 @@ impl Options {
             if d.is_zero() {
                 return Err(crate::Error::invalid(format!("option {name} must be > 0")));
             }
+        }
+        if self.pubsub_queue == 0 {
+            return Err(crate::Error::invalid("option pubsub_queue must be > 0"));
         }
         if self.max_inflight == 0 {
             return Err(crate::Error::invalid("option max_inflight must be > 0"));
@@ -314,6 +329,7 @@ impl fmt::Debug for Options {
             .field("sentinel_subscribe", &self.sentinel_subscribe)
             .field("failover_fence_timeout", &self.failover_fence_timeout)
             .field("tls", &self.tls)
+            .field("pubsub_queue", &self.pubsub_queue)
             .finish()
     }
 }

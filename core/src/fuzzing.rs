@@ -123,7 +123,7 @@ pub fn redirect(data: &[u8]) {
         }
         Reply::Ask(addr) => assert!(addr.port != 0 && !addr.host.is_empty(), "{addr:?}"),
         Reply::Transient(e) => assert!(e.kind().is_transient_server_state()),
-        Reply::Final(_) => {}
+        Reply::NoScript(_) | Reply::Final(_) => {}
     }
 }
 

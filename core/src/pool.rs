@@ -60,6 +60,16 @@ impl Pool {
         self.cfg.credentials.set(c);
     }
 
+    /// A bare stream with the handshake done to the node announced as `addr` (remapped like
+    /// every other connection): the base of the dedicated pub/sub connections.
+    pub async fn open_stream(
+        &self,
+        addr: &Addr,
+    ) -> Result<(crate::conn::Stream, crate::resp::Decoder)> {
+        let target = self.cfg.options.address_remap.apply(addr);
+        crate::conn::open_stream(&target, &self.cfg).await
+    }
+
     /// Installs a connection opened elsewhere (by the health probe).
     pub fn put(&self, addr: &Addr, conn: Arc<Connection>) {
         let slot = self.slot(addr);

@@ -16,6 +16,7 @@ const url = require('./url.js');
 const { RUN, FAIL, install } = require('./commands.js');
 const { typeName, toArg, toArgv, execOptions, finishReplies } = require('./args.js');
 const { Transaction, Script, TX } = require('./transaction.js');
+const { PubSub } = require('./pubsub.js');
 
 const PRIVATE = Symbol('slotwise.private');
 const PIPE = Symbol('slotwise.pipe');
@@ -196,6 +197,12 @@ class Client extends EventEmitter {
   [PIPE](cmds) {
     if (this.#calls.closed) return Promise.reject(errors.closedError());
     return this.#calls.run(undefined, (id) => this.#native.pipeline(id, cmds));
+  }
+
+  /** Pub/Sub on dedicated connections that follow the deployment (see lib/pubsub.js). */
+  pubsub() {
+    if (this.#calls.closed) throw errors.closedError();
+    return new PubSub((emit) => this.#native.pubsub(emit), this.#calls);
   }
 
   /** A pipeline: queue commands with the same methods, then exec(). */

@@ -243,6 +243,8 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   multi(): Transaction<V>;
   /** A Lua script run with EVALSHA, loaded with SCRIPT LOAD on a node that lacks it. */
   registerScript(body: string | Buffer, options?: { readOnly?: boolean }): Script<V>;
+  /** Pub/Sub on dedicated connections that follow failovers, node losses and slot moves. */
+  pubsub(): PubSub<V>;
   /** Proves every primary accepts a write. */
   /** Every key of the deployment (optionally matching \`match\`), from every primary in turn. */
   scanIter(options?: { match?: string; count?: number }): AsyncGenerator<string | Buffer, void, undefined>;
@@ -269,6 +271,54 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 
 ${methods((r) => `Promise<${r}>`)}
+}
+
+/** The kind of a subscription. */
+export type SubscriptionKind = 'channel' | 'pattern' | 'sharded';
+
+/** Events a PubSub emits, with their arguments. */
+export interface PubSubEvents<V> {
+  message: [channel: V, message: V];
+  pmessage: [pattern: V, channel: V, message: V];
+  /** A message on a sharded channel (SSUBSCRIBE). */
+  smessage: [channel: V, message: V];
+  /**
+   * Subscriptions are back after an interruption (failover, lost node, moved slot): messages
+   * published meanwhile may have been missed. One per interruption, never one per retry.
+   */
+  resubscribed: [{ subscriptions: { kind: SubscriptionKind; channel: V }[]; interruptedFor: number }];
+  /** The application fell behind the bounded queue: this many messages were dropped. */
+  dropped: [{ count: number }];
+  subscribe: [{ kind: SubscriptionKind; channel: V; count: number }];
+  unsubscribe: [{ kind: SubscriptionKind; channel: V; count: number }];
+}
+
+/**
+ * Subscriptions on dedicated connections (client.pubsub()), re-established automatically on
+ * the right node. Keeps the process alive until close().
+ */
+export declare class PubSub<V extends string | Buffer = string> extends EventEmitter {
+  private constructor();
+  /** Resolves once the server confirmed every channel. */
+  subscribe(...channels: (string | Buffer)[]): Promise<void>;
+  psubscribe(...patterns: (string | Buffer)[]): Promise<void>;
+  /** Sharded channels (Redis 7), each served by the shard owning its slot. */
+  ssubscribe(...channels: (string | Buffer)[]): Promise<void>;
+  /** No message of the channels is emitted after this resolves; none named: every one. */
+  unsubscribe(...channels: (string | Buffer)[]): Promise<void>;
+  punsubscribe(...patterns: (string | Buffer)[]): Promise<void>;
+  sunsubscribe(...channels: (string | Buffer)[]): Promise<void>;
+  /** Subscriptions held. */
+  readonly subscriptionCount: number;
+  /** Closes the connections. Idempotent. */
+  close(): void;
+
+  on<E extends keyof PubSubEvents<V>>(event: E, listener: (...args: PubSubEvents<V>[E]) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<E extends keyof PubSubEvents<V>>(event: E, listener: (...args: PubSubEvents<V>[E]) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off<E extends keyof PubSubEvents<V>>(event: E, listener: (...args: PubSubEvents<V>[E]) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /** Commands queued with the client's methods, sent as one round trip per node. */

@@ -15,11 +15,11 @@ use tokio::task::AbortHandle;
 
 use crate::convert::{self, Arg, Ctx, Out, Reply};
 use crate::options::{self, NativeOptions, RemapFn, ResolverFn};
-use crate::{errors, events, pipeline, topology};
+use crate::{errors, events, pipeline, pubsub, topology};
 
 /// `complete(id, ok, value)`: `value` is the reply, or the error when `ok` is false.
 pub type CompleteFn<'e> = Function<'e, FnArgs<(u32, bool, Out)>, ()>;
-type Completer =
+pub type Completer =
     ThreadsafeFunction<(u32, Reply), (), FnArgs<(u32, bool, Out)>, Status, false, true>;
 
 /// The JS functions a client reports through.
@@ -51,6 +51,7 @@ pub struct NativeScan {
 pub struct NativeClient {
     inner: slotwise::Client,
     done: Arc<Completer>,
+    ctx: Arc<Ctx>,
     events: Option<AbortHandle>,
 }
 
@@ -73,6 +74,7 @@ pub fn connect<'e>(
     });
     let done = Arc::new(completer(&hooks.complete, ctx.clone())?);
     let emitter = events::emitter(&hooks.emit, ctx.clone())?;
+    let client_ctx = ctx.clone();
     let (deferred, promise) = env.create_deferred()?;
     runtime().spawn(async move {
         let r = match mode.as_str() {
@@ -91,6 +93,7 @@ pub fn connect<'e>(
                 events: Some(events::spawn(inner.events(), emitter)),
                 inner,
                 done,
+                ctx: client_ctx,
             })
             .map_err(|e| Out {
                 reply: Reply::Unit(Err(e)),
@@ -199,6 +202,12 @@ impl NativeClient {
     pub fn refresh_topology(&self, id: u32) {
         let c = self.inner.clone();
         self.finish(id, async move { Reply::Unit(c.refresh_topology().await) });
+    }
+
+    /// A pub/sub session reporting through `emit(name, payload)` (see `pubsub.rs`).
+    #[napi(ts_args_type = "emit: (name: string, payload: object) => void")]
+    pub fn pubsub(&self, emit: pubsub::EmitFn<'_>) -> Result<pubsub::NativePubSub> {
+        pubsub::open(&self.inner, &emit, self.ctx.clone(), self.done.clone())
     }
 
     /// The topology in use (a snapshot, no I/O).

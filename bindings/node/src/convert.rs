@@ -19,7 +19,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, Env, JsValue, Result};
 use slotwise::{Cmd, Error, Value};
 
-use crate::{errors, events, pipeline, topology};
+use crate::{errors, events, pipeline, pubsub, topology};
 
 /// One command argument as the addon receives it.
 pub type Arg<'a> = Either<String, BufferSlice<'a>>;
@@ -58,6 +58,7 @@ pub enum Reply {
     Health(slotwise::Result<slotwise::HealthReport>),
     Unit(slotwise::Result<()>),
     Event(slotwise::Event),
+    PubSub(slotwise::PubSubItem),
 }
 
 impl Reply {
@@ -67,7 +68,7 @@ impl Reply {
             Reply::Value(r) => r.is_ok(),
             Reply::Health(r) => r.is_ok(),
             Reply::Unit(r) => r.is_ok(),
-            Reply::Pipeline(_) | Reply::Event(_) => true,
+            Reply::Pipeline(_) | Reply::Event(_) | Reply::PubSub(_) => true,
         }
     }
 }
@@ -88,6 +89,7 @@ impl Out {
             Reply::Health(Ok(h)) => topology::health(env, ctx, h),
             Reply::Unit(Ok(())) => Null.into_unknown(env),
             Reply::Event(e) => events::payload(env, e),
+            Reply::PubSub(i) => pubsub::payload(env, ctx, i),
             Reply::Value(Err(e)) | Reply::Health(Err(e)) | Reply::Unit(Err(e)) => {
                 errors::to_js(env, &ctx.factory, &e)
             }

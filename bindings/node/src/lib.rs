@@ -17,6 +17,7 @@ mod errors;
 mod events;
 mod options;
 mod pipeline;
+mod pubsub;
 mod topology;
 mod transaction;
 mod url;

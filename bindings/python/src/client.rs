@@ -8,7 +8,8 @@ use slotwise::blocking;
 
 use crate::asyncio::{self, Deferred};
 use crate::{
-    callbacks, convert, errors, logging, options, pipeline, report, scan, topology, transaction,
+    callbacks, convert, errors, logging, options, pipeline, pubsub, report, scan, topology,
+    transaction,
 };
 
 /// One connected client. Thread-safe: share it between threads freely.
@@ -285,6 +286,15 @@ impl NativeClient {
                 convert::to_py(py, r.map_err(|e| errors::to_py(py, &e))?, decode)
             })
         })
+    }
+
+    /// A pub/sub session on its own connections (no I/O until the first subscribe).
+    fn pubsub(&self, py: Python<'_>) -> PyResult<pubsub::NativePubSub> {
+        let client = self.core(py)?;
+        // Its supervisor task lives on the core's runtime.
+        let _guard = blocking::runtime().enter();
+        let ps = client.pubsub().map_err(|e| errors::to_py(py, &e))?;
+        Ok(pubsub::NativePubSub::new(ps, self.decode))
     }
 
     /// The core's counters (no I/O).

@@ -10,6 +10,7 @@ mod errors;
 mod logging;
 mod options;
 mod pipeline;
+mod pubsub;
 mod report;
 mod scan;
 mod topology;
@@ -26,6 +27,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scan::NativeScan>()?;
     m.add_class::<transaction::NativeTransaction>()?;
     m.add_function(wrap_pyfunction!(url::parse_url, m)?)?;
+    m.add_class::<pubsub::NativePubSub>()?;
     logging::install(m.py());
     Ok(())
 }

@@ -43,6 +43,7 @@ const NAMES: &[&str] = &[
     "tls_key_file",
     "tls_server_name",
     "tls_insecure_skip_verify",
+    "pubsub_queue",
 ];
 
 /// Longest accepted duration option: anything longer is a unit mistake, not a wish.
@@ -101,6 +102,7 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
                 }
             }
             "max_inflight" => o.max_inflight = int(&name, &v, 1, 1 << 24)? as usize,
+            "pubsub_queue" => o.pubsub_queue = int(&name, &v, 1, 1 << 30)? as usize,
             "max_redirects" => o.max_redirects = int(&name, &v, 0, 1000)? as usize,
             "decode_responses" => decode = flag(&name, &v)?,
             "retry_unsafe_writes" => o.retry_unsafe_writes = flag(&name, &v)?,

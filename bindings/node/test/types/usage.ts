@@ -7,6 +7,7 @@ import {
   HealthReport,
   Options,
   Pipeline,
+  PubSub,
   Reply,
   SlotwiseError,
   Topology,
@@ -56,6 +57,17 @@ async function main(): Promise<void> {
   const script = c.registerScript("return redis.call('GET', KEYS[1])", { readOnly: true });
   const got: Reply<string> = await script.run(['{t}.a'], []);
   console.log(got);
+  const ps: PubSub<string> = c.pubsub();
+  ps.on('message', (channel: string, message: string) => void [channel, message]);
+  ps.on('pmessage', (pattern: string, channel: string, message: string) => void [pattern, channel, message]);
+  ps.on('resubscribed', (e) => void [e.subscriptions[0]?.kind, e.interruptedFor]);
+  await ps.subscribe('a', Buffer.from('b'));
+  await ps.ssubscribe('orders:{1}');
+  await ps.unsubscribe();
+  const held: number = ps.subscriptionCount;
+  ps.close();
+  const bps: PubSub<Buffer> = b.pubsub();
+  bps.on('smessage', (channel: Buffer, message: Buffer) => void [channel, message, held]);
   const t: Topology = c.topology();
   const health: HealthReport = await c.healthCheck();
   c.on('failover', (f) => console.log(f.oldPrimary, f.newPrimary));

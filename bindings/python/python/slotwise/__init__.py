@@ -20,6 +20,7 @@ when a client is created.
 
 from ._client import AsyncClient, AsyncPipeline, Client, Pipeline, connect
 from ._transaction import AsyncScript, AsyncTransactionPipeline, Script, TransactionPipeline
+from ._pubsub import AsyncPubSub, PubSub
 from ._slotwise import (
     AuthenticationError,
     BusyError,
@@ -50,6 +51,7 @@ __all__ = [
     "AsyncPipeline",
     "AsyncScript",
     "AsyncTransactionPipeline",
+    "AsyncPubSub",
     "AuthenticationError",
     "BusyError",
     "Client",
@@ -64,6 +66,7 @@ __all__ = [
     "MasterDownError",
     "NoRouteError",
     "Pipeline",
+    "PubSub",
     "ProtocolError",
     "ReadOnlyError",
     "ResponseError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _commands, _url
+from ._pubsub import AsyncPubSub, PubSub
 from ._slotwise import NativeClient, SlotwiseError
 
 _Seeds = Union[str, Tuple[str, int], Iterable[Union[str, Tuple[str, int]]]]
@@ -205,6 +206,11 @@ class Client(_Base):
 
         return Script(self._native, script, read_only)
 
+    def pubsub(self, ignore_subscribe_messages: bool = False) -> PubSub:
+        """Pub/Sub on dedicated connections that follow failovers, node losses and slot
+        moves (see ``slotwise.PubSub``)."""
+        return PubSub(self._native.pubsub(), ignore_subscribe_messages)
+
     def refresh_topology(self) -> None:
         """Re-reads the cluster topology now and waits for it."""
         self._native.refresh_topology()
@@ -296,6 +302,10 @@ class AsyncClient(_Base):
         from ._transaction import AsyncScript
 
         return AsyncScript(self._native, script, read_only)
+
+    def pubsub(self, ignore_subscribe_messages: bool = False) -> AsyncPubSub:
+        """``Client.pubsub`` for asyncio: awaitable methods, ``async for m in p.listen()``."""
+        return AsyncPubSub(self._native.pubsub(), ignore_subscribe_messages)
 
     async def refresh_topology(self) -> None:
         """Re-reads the cluster topology now and waits for it."""

@@ -46,6 +46,7 @@ _QUERY: Dict[str, Callable[[str], Any]] = {
     "client_name": str,
     "protocol": int,
     "max_inflight": int,
+    "pubsub_queue": int,
     "max_redirects": int,
     "decode_responses": _flag,
     "read_from": str,
