@@ -34,8 +34,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-demo: ## a live workload on a real 3x1 cluster through a failover
-	@rc=0; cargo run --release -p slotwise --example demo || rc=$$?; \
+demo: ## slotwise and redis-py side by side, live, through failover, kill, scale-in and new IPs
+	cargo build --release -p slotwise --example recovery_driver
+	@rc=0; python3 bench/demo.py || rc=$$?; \
 	$(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
 
@@ -80,7 +81,7 @@ bench-deps: wheel node ## install the peers (redis-py+hiredis, valkey-glide, ior
 	$(BENCH_PY) -m pip install -q --force-reinstall --no-deps target/wheels/slotwise-*.whl
 	@test -d $(BENCH_NODE_DEPS)/node_modules/ioredis -a -d $(BENCH_NODE_DEPS)/node_modules/@valkey/valkey-glide || \
 	  npm install --prefix $(BENCH_NODE_DEPS) --no-audit --no-fund --no-save ioredis @valkey/valkey-glide
-	cargo build --release -p slotwise --example throughput
+	cargo build --release -p slotwise --example throughput --example recovery_driver
 
 bench: bench-deps ## throughput/latency/RSS vs peers (Rust, Python, Node) on one cluster; QUICK=1 for a short run
 	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) $(BENCH_PY) bench/run.py; rc=$$?; \

@@ -40,6 +40,10 @@ class Child:
         self.proc = subprocess.Popen(self.argv, stdout=self.out, stderr=self.err,
                                      stdin=subprocess.PIPE, env={**os.environ, **(env or {})})
 
+    def peek(self) -> str:
+        """What the child printed so far."""
+        return os.pread(self.out.fileno(), 1 << 20, 0).decode(errors="replace")
+
     def finish(self, timeout: float) -> Dict[str, Any]:
         """Waits (killing it after `timeout` s); returns stdout, stderr, status and peak RSS (MB)."""
         deadline = time.monotonic() + timeout
