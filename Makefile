@@ -14,7 +14,7 @@ export SLOTWISE_HARNESS_ROOT
 export RUST_TEST_THREADS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python bench bench-deps bench-recovery ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python bench bench-deps bench-recovery profile-get ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -89,6 +89,11 @@ bench: bench-deps ## throughput/latency/RSS vs peers (Rust, Python, Node) on one
 
 bench-python: bench-deps ## the Python rows of `make bench` only
 	BENCH_ONLY=python-sync,python-async $(BENCH_PY) bench/run.py
+
+profile-get: ## instructions per GET through the cluster client, counted by valgrind --tool=callgrind
+	cargo build --release -p slotwise --example get_loop
+	@rc=0; python3 bench/profile_get.py || rc=$$?; \
+	$(HARNESS) stop-all >/dev/null || true; exit $$rc
 
 bench-recovery: bench-deps ## the bad day: failover, kill, new IPs, scale-in, Sentinel; every client through each event
 	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) $(BENCH_PY) bench/recovery.py; rc=$$?; \
