@@ -26,6 +26,10 @@ impl Pool {
 
     fn slot(&self, addr: &Addr) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Look up before inserting: `entry` would clone the address (a String) per request.
+        if let Some(slot) = slots.get(addr) {
+            return slot.clone();
+        }
         slots.entry(addr.clone()).or_default().clone()
     }
 
