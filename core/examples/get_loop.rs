@@ -2,11 +2,14 @@
 //! (`make profile-get`): run it with two values of N and divide the difference in
 //! instructions by the difference in N, so start-up and connection costs cancel out.
 //!
+//! One runtime thread: with worker threads, whether a thread parks between two requests
+//! depends on timing, and the counts wander by several hundred instructions per GET.
+//!
 //! `get_loop --seeds H:P[,H:P] --n N`
 
 use slotwise::{cmd, Client, Options};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
