@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -37,6 +37,7 @@ class Child:
         self.argv = list(argv)
         self.out = tempfile.TemporaryFile()
         self.err = tempfile.TemporaryFile()
+        self.reaped: Optional[Tuple[int, Any]] = None
         self.proc = subprocess.Popen(self.argv, stdout=self.out, stderr=self.err,
                                      stdin=subprocess.PIPE, env={**os.environ, **(env or {})})
 
@@ -44,18 +45,25 @@ class Child:
         """What the child printed so far."""
         return os.pread(self.out.fileno(), 1 << 20, 0).decode(errors="replace")
 
+    def poll(self) -> bool:
+        """Whether it exited (reaped here, with wait4, so its peak RSS is kept)."""
+        if self.reaped is None:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                self.reaped = (status, usage)
+        return self.reaped is not None
+
     def finish(self, timeout: float) -> Dict[str, Any]:
         """Waits (killing it after `timeout` s); returns stdout, stderr, status and peak RSS (MB)."""
         deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
-            if pid:
-                break
+        while not self.poll():
             if time.monotonic() > deadline:
                 self.proc.kill()
-                pid, status, usage = os.wait4(self.proc.pid, 0)
+                _, status, usage = os.wait4(self.proc.pid, 0)
+                self.reaped = (status, usage)
                 break
             time.sleep(0.02)
+        status, usage = self.reaped  # type: ignore[misc]
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.out.seek(0)
         self.err.seek(0)

@@ -121,7 +121,7 @@ def main() -> int:
                                       "--seeds", seeds, "--rate", RATE, "--label", "demo-redis-py"])
         deadline = time.monotonic() + 30
         while not all("READY" in k.peek() for k in kids.values()):
-            if time.monotonic() > deadline or any(k.proc.poll() is not None for k in kids.values()):
+            if time.monotonic() > deadline or any(k.poll() for k in kids.values()):
                 print("a client did not start:", {n: k.finish(5)["stderr"][-300:] for n, k in kids.items()})
                 return 1
             time.sleep(0.05)
@@ -154,7 +154,7 @@ def main() -> int:
         return 130
     finally:
         for k in kids.values():
-            if k.proc.poll() is None:
+            if not k.poll():
                 k.proc.kill()
                 k.finish(timeout=5)
         harness.stop(d["dir"])

@@ -10,8 +10,8 @@ const path = require('node:path');
 const readline = require('node:readline');
 
 const REPO = path.resolve(__dirname, '..', '..');
-const WORKERS = 16;
 const TAGS = 32;
+const WORKERS = TAGS; // worker w always uses hash tag w
 const OP_TIMEOUT_MS = 10_000;
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -61,6 +61,12 @@ async function main() {
   const label = opt('label', `${name}-${variant}`);
   const { c, close } = await connect(name, variant, mode, opt('seeds').split(','), opt('service', 'mymaster'));
   const buckets = new Map();
+  const tagBuckets = new Map();
+  const tagBucket = (tag, t) => {
+    const k = `${tag} ${Math.floor(t * 10)}`;
+    if (!tagBuckets.has(k)) tagBuckets.set(k, [0, 0]);
+    return tagBuckets.get(k);
+  };
   const lastErr = new Map();
   const okAfter = new Map();
   const errors = {};
@@ -78,11 +84,13 @@ async function main() {
   const ok = (tag) => {
     const t = Date.now() / 1000;
     bucket(t)[0] += 1;
+    tagBucket(tag, t)[0] += 1;
     if (lastErr.has(tag) && okAfter.get(tag) == null) okAfter.set(tag, t);
   };
   const err = (tag, e) => {
     const t = Date.now() / 1000;
     bucket(t)[1] += 1;
+    tagBucket(tag, t)[1] += 1;
     failed += 1;
     const type = e?.name || 'Error';
     errors[type] = (errors[type] || 0) + 1;
@@ -96,7 +104,7 @@ async function main() {
   const worker = async (w) => {
     let next = performance.now();
     for (let n = 0; !stopping; n++) {
-      const tag = (w + n * WORKERS) % TAGS;
+      const tag = w;
       const key = `rec:${label}:{t${tag}}:${w}:${n}`;
       const value = `${w}:${n}`;
       try {
@@ -147,6 +155,10 @@ async function main() {
     first_error_t: firstErrT, last_error_t: lastErrT, served_again_t: lastErr.size && served.length ? Math.max(...served) : null,
     recovered, acked: acked.length, lost, unreadable,
     timeline: [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k / 10, v[0], v[1]]),
+    tag_timeline: [...tagBuckets.entries()].map(([k, v]) => {
+      const [tag, b] = k.split(' ').map(Number);
+      return [tag, b / 10, v[0], v[1]];
+    }),
   })}\n`);
   await close();
   process.exit(0);

@@ -1,8 +1,9 @@
 """One client through `make bench-recovery`'s bad day (bench/recovery.py runs one process per
 client and variant, all at once, through the same injected event).
 
-The workload: WORKERS loops, paced to RATE ops/s in total, each SET of a unique key (one of
-TAGS hash tags, so every shard is used) with a unique value, then a GET of it. It prints READY
+The workload: one paced loop per hash tag (TAGS of them, spread over every shard, so a stall on
+one shard holds up only its own loops), RATE SET+GET pairs/s in total: SET of a unique key with
+a unique value, then a GET of it. It prints READY
 once connected, runs until a line arrives on stdin, then reads back every acknowledged write
 with the same client (no restart) and prints one JSON line: the per-100 ms timeline (wall
 clock), failed ops, per-tag recovery, acknowledged writes and how many of them were lost.
@@ -21,8 +22,8 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 CLIENTS = ("slotwise", "redis-py", "valkey-glide")
-WORKERS = 16
 TAGS = 32
+WORKERS = TAGS  # worker w always uses hash tag w
 OP_TIMEOUT = 10.0  # the bench's own bound, so a client that hangs still reports (as a failure)
 
 
@@ -72,6 +73,7 @@ async def connect(name: str, variant: str, mode: str, seeds: List[str], service:
 class Tally:
     def __init__(self) -> None:
         self.buckets: Dict[int, List[int]] = defaultdict(lambda: [0, 0])
+        self.tag_buckets: Dict[Tuple[int, int], List[int]] = defaultdict(lambda: [0, 0])
         self.failed = 0
         self.first_error: Optional[str] = None
         self.errors: Dict[str, int] = defaultdict(int)
@@ -83,12 +85,14 @@ class Tally:
     def ok(self, tag: int) -> None:
         t = time.time()
         self.buckets[int(t * 10)][0] += 1
+        self.tag_buckets[(tag, int(t * 10))][0] += 1
         if tag in self.last_err and self.ok_after.get(tag) is None:
             self.ok_after[tag] = t
 
     def err(self, tag: int, e: BaseException) -> None:
         t = time.time()
         self.buckets[int(t * 10)][1] += 1
+        self.tag_buckets[(tag, int(t * 10))][1] += 1
         self.failed += 1
         msg = f"{type(e).__name__}: {e}"[:160]
         self.errors[type(e).__name__] += 1
@@ -118,7 +122,7 @@ async def main() -> None:
     async def worker(w: int) -> None:
         n, nxt = 0, time.monotonic()
         while not stop.is_set():
-            tag = (w + n * WORKERS) % TAGS
+            tag = w
             key, value = f"rec:{label}:{{t{tag}}}:{w}:{n}", f"{w}:{n}"
             n += 1
             try:
@@ -174,7 +178,8 @@ async def main() -> None:
            "first_error_t": tally.first_err_t, "last_error_t": tally.last_err_t,
            "served_again_t": served_again, "recovered": recovered, "acked": len(acked),
            "lost": lost, "unreadable": unreadable,
-           "timeline": sorted([k / 10, v[0], v[1]] for k, v in tally.buckets.items())}
+           "timeline": sorted([k / 10, v[0], v[1]] for k, v in tally.buckets.items()),
+           "tag_timeline": sorted([k[0], k[1] / 10, v[0], v[1]] for k, v in tally.tag_buckets.items())}
     print(json.dumps(out), flush=True)
     await close()
 

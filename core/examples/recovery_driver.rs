@@ -15,8 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use slotwise::{cmd, Client, Options};
 
-const WORKERS: u64 = 16;
 const TAGS: u64 = 32;
+/// Worker w always uses hash tag w: a stall on one shard holds up only its own loops.
+const WORKERS: u64 = TAGS;
 
 fn opt(args: &[String], name: &str) -> Option<String> {
     let i = args.iter().position(|a| a == name)?;
@@ -33,6 +34,7 @@ fn now() -> f64 {
 #[derive(Default)]
 struct Tally {
     buckets: HashMap<i64, (u64, u64)>,
+    tag_buckets: HashMap<(u64, i64), (u64, u64)>,
     failed: u64,
     errors: HashMap<String, u64>,
     first_error: Option<String>,
@@ -47,6 +49,10 @@ impl Tally {
     fn ok(&mut self, tag: u64) {
         let t = now();
         self.buckets.entry((t * 10.0) as i64).or_default().0 += 1;
+        self.tag_buckets
+            .entry((tag, (t * 10.0) as i64))
+            .or_default()
+            .0 += 1;
         if self.last_err.contains_key(&tag) {
             self.ok_after.entry(tag).or_default().get_or_insert(t);
         }
@@ -55,6 +61,10 @@ impl Tally {
     fn err(&mut self, tag: u64, e: &slotwise::Error) {
         let t = now();
         self.buckets.entry((t * 10.0) as i64).or_default().1 += 1;
+        self.tag_buckets
+            .entry((tag, (t * 10.0) as i64))
+            .or_default()
+            .1 += 1;
         self.failed += 1;
         *self.errors.entry(format!("{:?}", e.kind())).or_default() += 1;
         self.first_error.get_or_insert_with(|| e.to_string());
@@ -114,7 +124,7 @@ async fn main() {
             let mut next = Instant::now();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let tag = (w + n * WORKERS) % TAGS;
+                let tag = w;
                 let (key, value) = (
                     format!("rec:{label}:{{t{tag}}}:{w}:{n}"),
                     format!("{w}:{n}"),
@@ -240,6 +250,7 @@ async fn main() {
         "last_error_t": t.last_err_t, "served_again_t": served_again, "recovered": recovered,
         "acked": n_acked, "lost": lost.load(Ordering::Relaxed),
         "unreadable": unreadable.load(Ordering::Relaxed),
+        "tag_timeline": t.tag_buckets.iter().map(|((tag, k), (ok, err))| serde_json::json!([tag, *k as f64 / 10.0, ok, err])).collect::<Vec<_>>(),
         "timeline": timeline.iter().map(|(k, (ok, err))| serde_json::json!([*k as f64 / 10.0, ok, err])).collect::<Vec<_>>(),
     });
     println!("{out}");
