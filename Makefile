@@ -15,7 +15,7 @@ export RUST_TEST_THREADS ?= 4
 FUZZ_SECS ?= 60
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node fuzz soak
+.PHONY: help build test lint demo clean-harness wheel test-python pyenv bench-python bench bench-deps bench-recovery profile-get ffi ffi-lib header check-header test-c install node node-deps test-node npm-pack bench-node fuzz soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,8 +35,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-demo: ## a live workload on a real 3x1 cluster through a failover
-	@rc=0; cargo run --release -p slotwise --example demo || rc=$$?; \
+demo: ## slotwise and redis-py side by side, live, through failover, kill, scale-in and new IPs
+	cargo build --release -p slotwise --example recovery_driver
+	@rc=0; python3 bench/demo.py || rc=$$?; \
 	$(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
 
@@ -69,13 +70,35 @@ test-python: wheel ## build the wheel, install it into target/pyenv, run the Pyt
 	cd $(CURDIR) && $(HARNESS) stop-all >/dev/null || true; \
 	exit $$rc
 
-# Benchmarks are not tests: they install the peers they compare against into their own venv.
+# Benchmarks are not tests (never part of `make test`): they install the peers they compare
+# against into their own places, target/benchenv (Python) and target/bench-node (npm).
 BENCHENV := target/benchenv
-bench-python: wheel ## slotwise vs redis-py (hiredis) vs valkey-glide on one loopback cluster
-	test -x $(BENCHENV)/bin/python || python3 -m venv $(BENCHENV)
-	$(BENCHENV)/bin/python -m pip install -q "redis[hiredis]" valkey-glide
-	$(BENCHENV)/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/slotwise-*.whl
-	$(BENCHENV)/bin/python bench/python/peers.py
+BENCH_NODE_DEPS := $(CURDIR)/target/bench-node
+BENCH_PY := $(BENCHENV)/bin/python
+
+bench-deps: wheel node ## install the peers (redis-py+hiredis, valkey-glide, ioredis) and this slotwise for the benchmarks
+	test -x $(BENCH_PY) || python3 -m venv $(BENCHENV)
+	$(BENCH_PY) -m pip install -q "redis[hiredis]" valkey-glide
+	$(BENCH_PY) -m pip install -q --force-reinstall --no-deps target/wheels/slotwise-*.whl
+	@test -d $(BENCH_NODE_DEPS)/node_modules/ioredis -a -d $(BENCH_NODE_DEPS)/node_modules/@valkey/valkey-glide || \
+	  npm install --prefix $(BENCH_NODE_DEPS) --no-audit --no-fund --no-save ioredis @valkey/valkey-glide
+	cargo build --release -p slotwise --example throughput --example recovery_driver
+
+bench: bench-deps ## throughput/latency/RSS vs peers (Rust, Python, Node) on one cluster; QUICK=1 for a short run
+	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) $(BENCH_PY) bench/run.py; rc=$$?; \
+	$(HARNESS) stop-all >/dev/null || true; exit $$rc
+
+bench-python: bench-deps ## the Python rows of `make bench` only
+	BENCH_ONLY=python-sync,python-async $(BENCH_PY) bench/run.py
+
+profile-get: ## instructions per GET through the cluster client, counted by valgrind --tool=callgrind
+	cargo build --release -p slotwise --example get_loop
+	@rc=0; python3 bench/profile_get.py || rc=$$?; \
+	$(HARNESS) stop-all >/dev/null || true; exit $$rc
+
+bench-recovery: bench-deps ## the bad day: failover, kill, new IPs, scale-in, Sentinel; every client through each event
+	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) $(BENCH_PY) bench/recovery.py; rc=$$?; \
+	$(HARNESS) stop-all >/dev/null || true; exit $$rc
 
 # ---- C ABI (ffi/): libslotwise.so / libslotwise.a and include/slotwise.h
 VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
@@ -157,11 +180,8 @@ npm-pack: node ## target/npm/slotwise-<version>.tgz: the npm package with the pr
 	cd $(NPM_STAGE) && npm pack --pack-destination $(CURDIR)/target/npm
 	@ls -l $(CURDIR)/target/npm/*.tgz
 
-BENCH_NODE_DEPS := $(CURDIR)/target/bench-node
-
-bench-node: node ## 50-concurrent GET/SET ops/s, slotwise vs ioredis Cluster, on one 3x1 cluster (not a test)
-	@test -d $(BENCH_NODE_DEPS)/node_modules/ioredis || npm install --prefix $(BENCH_NODE_DEPS) --no-audit --no-fund --no-save ioredis
-	BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) node bench/node/ops.js
+bench-node: bench-deps ## the Node rows of `make bench` only
+	BENCH_ONLY=node BENCH_NODE_DEPS=$(BENCH_NODE_DEPS) $(BENCH_PY) bench/run.py
 
 # Fuzzing is not part of `make test` (it needs nightly + cargo-fuzz, which CI lacks); the
 # committed corpus and crash inputs are replayed on stable by core/tests/fuzz_corpus.rs.

@@ -1,120 +1,116 @@
-//! Throughput of the core on a 3x1 loopback cluster next to `redis-benchmark --cluster` on the
-//! same cluster in the same run. Not a test: no number here gates anything.
+//! The Rust core's driver for `make bench` (bench/run.py): C tasks run GET/SET 80/20 on KEYS
+//! preloaded keys for S seconds against a running cluster and one JSON line is printed with
+//! ops/s, errors and p50/p99 latency. Peak RSS is read by the caller (wait4), per process.
+//! Not a test: no number here gates anything.
 //!
-//! `cargo run --release -p slotwise --example throughput [-- SECONDS CONCURRENCY]`
+//! `cargo run --release -p slotwise --example throughput -- --seeds H:P[,H:P] \
+//!     [--seconds S] [--concurrency C] [--size BYTES] [--preload]`
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slotwise::{cmd, Client, Options};
 
+const KEYS: u64 = 10_000;
+
+fn opt(args: &[String], name: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
+fn num<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    match opt(args, name) {
+        None => default,
+        Some(s) => s.parse().unwrap_or_else(|_| {
+            eprintln!("{name} wants a number, got {s:?}");
+            std::process::exit(2)
+        }),
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let conc: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
-    let d = support::Deployment::cluster(3, 1);
-    let client = Client::cluster(&d.seeds, Options::default())
+    let Some(seeds) = opt(&args, "--seeds") else {
+        eprintln!("usage: throughput --seeds H:P[,H:P] [--seconds S] [--concurrency C] [--size B] [--preload]");
+        std::process::exit(2)
+    };
+    let seeds: Vec<String> = seeds.split(',').map(str::to_owned).collect();
+    let secs: f64 = num(&args, "--seconds", 3.0);
+    let conc: u64 = num(&args, "--concurrency", 50u64).max(1);
+    let size: usize = num(&args, "--size", 100);
+    let client = Client::cluster(&seeds, Options::default())
         .await
-        .expect("connect");
-    let value = "x".repeat(100);
-    for i in 0..10_000 {
-        client
-            .execute(cmd("SET").arg(format!("key:{i}")).arg(&value))
-            .await
-            .expect("preload");
+        .unwrap_or_else(|e| {
+            eprintln!("connect: {e}");
+            std::process::exit(1)
+        });
+    let prefix = format!("bench:{size}:");
+    let value = bytes::Bytes::from(vec![b'x'; size]);
+    if args.iter().any(|a| a == "--preload") {
+        for i in 0..KEYS {
+            client
+                .execute(cmd("SET").arg(format!("{prefix}{i}")).arg(value.clone()))
+                .await
+                .expect("preload");
+        }
+        println!("{{\"preloaded\": {KEYS}}}");
+        return;
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let ops = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for t in 0..conc {
-        let (client, stop, ops, errors, value) = (
-            client.clone(),
-            stop.clone(),
-            ops.clone(),
-            errors.clone(),
-            value.clone(),
-        );
+        let (client, stop, value, prefix) =
+            (client.clone(), stop.clone(), value.clone(), prefix.clone());
         tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::with_capacity(1 << 16), 0u64);
             let mut i = t;
             while !stop.load(Ordering::Relaxed) {
-                let key = format!("key:{}", (i * 7919) % 10_000);
-                // GET/SET 50/50, like `redis-benchmark -t get,set`.
-                let r = if i % 2 == 0 {
-                    client.execute(cmd("SET").arg(&key).arg(&value)).await
+                let key = format!("{prefix}{}", (i * 7919) % KEYS);
+                let began = Instant::now();
+                // GET/SET 80/20.
+                let r = if i % 5 == 0 {
+                    client
+                        .execute(cmd("SET").arg(&key).arg(value.clone()))
+                        .await
                 } else {
                     client.execute(cmd("GET").arg(&key)).await
                 };
                 match r {
-                    Ok(_) => ops.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
-                };
+                    Ok(_) => lat.push(began.elapsed().as_micros().min(u32::MAX as u128) as u32),
+                    Err(_) => errors += 1,
+                }
                 i += 1;
             }
+            (lat, errors)
         }));
     }
     let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(secs)).await;
+    tokio::time::sleep(Duration::from_secs_f64(secs.max(0.1))).await;
     stop.store(true, Ordering::Relaxed);
+    let (mut lat, mut errors) = (Vec::new(), 0u64);
     for t in tasks {
-        let _ = t.await;
-    }
-    let ours = ops.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    println!(
-        "slotwise: {conc} concurrent, GET/SET 50/50, 100 B values: {ours:.0} ops/s ({} errors)",
-        errors.load(Ordering::Relaxed)
-    );
-
-    let seed = &d.nodes[0];
-    let n = ((ours * secs as f64) as u64).max(100_000).to_string();
-    let out = std::process::Command::new("redis-benchmark")
-        .args([
-            "--cluster",
-            "-h",
-            &seed.host,
-            "-p",
-            &seed.port.to_string(),
-            "-t",
-            "get,set",
-            "-c",
-            &conc.to_string(),
-            "-n",
-            &n,
-            "-d",
-            "100",
-            "-r",
-            "10000",
-            "-q",
-        ])
-        .output()
-        .expect("redis-benchmark");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut rates = Vec::new();
-    for line in text
-        .split(['\r', '\n'])
-        .filter(|l| l.contains("requests per second"))
-    {
-        if let Some(r) = line
-            .split(':')
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(|r| r.parse::<f64>().ok())
-        {
-            println!("redis-benchmark {}", line.trim());
-            rates.push(r);
+        if let Ok((l, e)) = t.await {
+            lat.extend(l);
+            errors += e;
         }
     }
-    if rates.len() == 2 {
-        // Mean time per op over SET and GET, as a 50/50 mix.
-        let mix = 2.0 / (1.0 / rates[0] + 1.0 / rates[1]);
-        println!("redis-benchmark GET/SET 50/50 equivalent: {mix:.0} ops/s");
-        println!("ratio slotwise / redis-benchmark: {:.2}", ours / mix);
-    } else {
-        println!("could not read redis-benchmark output:\n{text}");
-    }
+    let elapsed = started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    println!(
+        "{{\"ops\": {}, \"errors\": {errors}, \"seconds\": {elapsed:.3}, \"ops_per_sec\": {:.1}, \"p50_us\": {}, \"p99_us\": {}}}",
+        lat.len(),
+        lat.len() as f64 / elapsed,
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99)
+    );
+    client.close();
 }

@@ -8,12 +8,19 @@ use crate::conn::{ConnConfig, Connection, Credentials};
 use crate::error::Result;
 use crate::topology::Addr;
 
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
+/// A node's pooled connection, and the lock that lets one caller at a time connect to it.
+/// The connection sits beside the lock, under the map's (short, synchronous) lock, so a
+/// request to a connected node takes no async lock: at hundreds in flight they queued on it.
+#[derive(Debug, Default)]
+struct Entry {
+    conn: Option<Arc<Connection>>,
+    connecting: Arc<tokio::sync::Mutex<()>>,
+}
 
 #[derive(Debug)]
 pub(crate) struct Pool {
     cfg: ConnConfig,
-    slots: Mutex<HashMap<Addr, Slot>>,
+    slots: Mutex<HashMap<Addr, Entry>>,
 }
 
 impl Pool {
@@ -24,9 +31,24 @@ impl Pool {
         }
     }
 
-    fn slot(&self, addr: &Addr) -> Slot {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.entry(addr.clone()).or_default().clone()
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Addr, Entry>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live pooled connection to `addr`, if there is one.
+    fn live(&self, addr: &Addr) -> Option<Arc<Connection>> {
+        let slots = self.lock();
+        let conn = slots.get(addr)?.conn.as_ref()?;
+        (!conn.is_closed()).then(|| conn.clone())
+    }
+
+    /// The connect lock of `addr`'s entry, creating the entry (the address is cloned only then).
+    fn connect_lock(&self, addr: &Addr) -> Arc<tokio::sync::Mutex<()>> {
+        let mut slots = self.lock();
+        if let Some(e) = slots.get(addr) {
+            return e.connecting.clone();
+        }
+        slots.entry(addr.clone()).or_default().connecting.clone()
     }
 
     /// A live connection to the node announced as `addr`, connecting when there is none (to
@@ -34,17 +56,25 @@ impl Pool {
     /// changes later, e.g. a service name now pointing at new IPs, is used on the next
     /// reconnect); `on_connect` runs once per real connection attempt (for metrics).
     pub async fn get(&self, addr: &Addr, on_connect: impl FnOnce()) -> Result<Arc<Connection>> {
-        let slot = self.slot(addr);
-        let mut guard = slot.lock().await;
-        if let Some(c) = guard.as_ref() {
-            if !c.is_closed() {
-                return Ok(c.clone());
-            }
+        if let Some(c) = self.live(addr) {
+            return Ok(c);
         }
-        *guard = None;
+        let lock = self.connect_lock(addr);
+        let _connecting = lock.lock().await;
+        // Another caller may have connected while this one waited.
+        if let Some(c) = self.live(addr) {
+            return Ok(c);
+        }
         on_connect();
         let conn = Arc::new(self.open(addr).await?);
-        *guard = Some(conn.clone());
+        let mut slots = self.lock();
+        // Pooled only while the entry is still the one this attempt locked: a node forgotten
+        // meanwhile (`retain`) must not come back.
+        if let Some(e) = slots.get_mut(addr) {
+            if Arc::ptr_eq(&e.connecting, &lock) {
+                e.conn = Some(conn.clone());
+            }
+        }
         Ok(conn)
     }
 
@@ -70,12 +100,18 @@ impl Pool {
         crate::conn::open_stream(&target, &self.cfg).await
     }
 
-    /// Installs a connection opened elsewhere (by the health probe).
+    /// Installs a connection opened elsewhere (by the health probe), unless the pool has a
+    /// live one or a connect attempt is under way.
     pub fn put(&self, addr: &Addr, conn: Arc<Connection>) {
-        let slot = self.slot(addr);
-        let Ok(mut g) = slot.try_lock() else { return };
-        if g.as_ref().is_none_or(|c| c.is_closed()) {
-            *g = Some(conn);
+        let lock = self.connect_lock(addr);
+        let Ok(_connecting) = lock.try_lock() else {
+            return;
+        };
+        let mut slots = self.lock();
+        if let Some(e) = slots.get_mut(addr) {
+            if e.conn.as_ref().is_none_or(|c| c.is_closed()) {
+                e.conn = Some(conn);
+            }
         }
     }
 
@@ -86,15 +122,13 @@ impl Pool {
 
     /// Closes and forgets the connections to every node not in `keep`.
     pub fn retain(&self, keep: &dyn Fn(&Addr) -> bool) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.retain(|addr, slot| {
+        let mut slots = self.lock();
+        slots.retain(|addr, e| {
             if keep(addr) {
                 return true;
             }
-            if let Ok(g) = slot.try_lock() {
-                if let Some(c) = g.as_ref() {
-                    c.close();
-                }
+            if let Some(c) = e.conn.as_ref() {
+                c.close();
             }
             false
         });

@@ -343,7 +343,7 @@ impl Core {
         if args.is_empty() {
             return Err(Error::invalid("empty command"));
         }
-        let info = slot::command_info(args);
+        let (info, key_slot) = slot::command_route(args);
         match info.routing {
             Routing::Unsupported => Err(Error::invalid(format!(
                 "{} is not supported on a shared multiplexed connection",
@@ -357,7 +357,7 @@ impl Core {
                         }
                     }
                 }
-                let target = Target::Slot(slot::command_slot(args));
+                let target = Target::Slot(key_slot);
                 if info.blocking {
                     // Its own connection, and a deadline that covers the block it asks for
                     // (0 = until data arrives, as the caller asked).

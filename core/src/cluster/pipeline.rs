@@ -23,15 +23,14 @@ impl Core {
         let mut batches: HashMap<Addr, Vec<usize>> = HashMap::new();
         let mut alone: Vec<usize> = Vec::new();
         for (i, c) in cmds.iter().enumerate() {
-            let info = slot::command_info(c.args());
+            let (info, key_slot) = slot::command_route(c.args());
             // Blocking commands never share a batch's connection: they go alone, on their own.
             let whole = info.routing == Routing::Keyed
                 && !info.blocking
                 && (self.mode != Mode::Cluster || info.split.is_none() || single_slot(c));
             // Batched only where routing names a usable node now; the rest (marked nodes,
             // unknown slots, fan-outs, splits) take the single-request path with its waits.
-            let route = whole
-                .then(|| self.route(&Target::Slot(slot::command_slot(c.args())), info.readonly));
+            let route = whole.then(|| self.route(&Target::Slot(key_slot), info.readonly));
             match route {
                 Some(Route::To(a)) => batches.entry(a).or_default().push(i),
                 _ => alone.push(i),

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
 pub(crate) use credentials::{Credentials, SharedCredentials};
@@ -193,12 +194,20 @@ impl Connection {
                 format!("{what} to {}: deadline passed while waiting for a free slot in the connection queue", self.addr),
             )
         };
-        let permit =
-            match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
-                Ok(Ok(p)) => p,
-                Ok(Err(_)) => return Err(self.closed_error()),
-                Err(_) => return Err(not_run("request")),
-            };
+        // Fast paths first: a free queue slot and channel space are the common case, and each
+        // `timeout_at` costs a timer set up per request (make profile-get).
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => return Err(self.closed_error()),
+            Err(TryAcquireError::NoPermits) => {
+                match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await
+                {
+                    Ok(Ok(p)) => p,
+                    Ok(Err(_)) => return Err(self.closed_error()),
+                    Err(_) => return Err(not_run("request")),
+                }
+            }
+        };
         let mut buf = BytesMut::with_capacity(cmds.iter().map(|c| encoded_len(c.args())).sum());
         for c in cmds {
             encode_command(c.args(), &mut buf);
@@ -212,10 +221,16 @@ impl Connection {
             state: state.clone(),
             _permit: permit,
         };
-        match tokio::time::timeout_at(deadline, self.tx.send(req)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(self.closed_error()),
-            Err(_) => return Err(not_run("request")),
+        match self.tx.try_send(req) {
+            Ok(()) => {}
+            Err(TrySendError::Closed(_)) => return Err(self.closed_error()),
+            Err(TrySendError::Full(req)) => {
+                match tokio::time::timeout_at(deadline, self.tx.send(req)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Err(self.closed_error()),
+                    Err(_) => return Err(not_run("request")),
+                }
+            }
         }
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(r)) => r,

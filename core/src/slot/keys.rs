@@ -78,7 +78,13 @@ pub(super) fn slot(keys: Keys, args: &[Bytes]) -> Option<u16> {
             .ok()?;
         return (slot < SLOT_COUNT).then_some(slot);
     }
-    let first = *indices(keys, args).first()?;
+    // Key ranges (most commands) need only their first index: no Vec per request.
+    let first = match keys {
+        Keys::Range { first, last, step } => {
+            range_bounds(args.len(), first.into(), last.into(), step.into())?.0
+        }
+        _ => *indices(keys, args).first()?,
+    };
     Some(key_slot(&args[first]))
 }
 
@@ -88,21 +94,23 @@ pub(super) fn blocks(keys: Keys, args: &[Bytes]) -> bool {
 }
 
 fn range(n: usize, first: usize, last: isize, step: usize) -> Vec<usize> {
+    match range_bounds(n, first, last, step) {
+        Some((first, last)) => (first..=last).step_by(step.max(1)).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The first and last key index of a key range over `n` arguments; `None` when it is empty.
+fn range_bounds(n: usize, first: usize, last: isize, _step: usize) -> Option<(usize, usize)> {
     if first == 0 || first >= n {
-        return Vec::new();
+        return None;
     }
     let last = if last < 0 {
-        match n.checked_sub(last.unsigned_abs()) {
-            Some(l) => l,
-            None => return Vec::new(),
-        }
+        n.checked_sub(last.unsigned_abs())?
     } else {
         (last as usize).min(n - 1)
     };
-    if last < first {
-        return Vec::new();
-    }
-    (first..=last).step_by(step.max(1)).collect()
+    (last >= first).then_some((first, last))
 }
 
 fn parse_count(arg: &[u8]) -> Option<usize> {

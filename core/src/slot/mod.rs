@@ -107,9 +107,22 @@ pub struct CommandInfo {
 /// and not read-only, or sent to any primary when they have no argument. An empty argument
 /// list is [`Routing::Unsupported`].
 pub fn command_info(args: &[Bytes]) -> CommandInfo {
-    let Some(spec) = table::lookup(args) else {
-        return unknown_command(args);
-    };
+    match table::lookup(args) {
+        Some(spec) => info_of(spec, args),
+        None => unknown_command(args),
+    }
+}
+
+/// [`command_info`] and [`command_slot`] from one table lookup: what every request needs to
+/// be routed, without looking its command up twice.
+pub fn command_route(args: &[Bytes]) -> (CommandInfo, Option<u16>) {
+    match table::lookup(args) {
+        Some(spec) => (info_of(spec, args), keys::slot(spec.keys, args)),
+        None => (unknown_command(args), unknown_slot(args)),
+    }
+}
+
+fn info_of(spec: &table::Spec, args: &[Bytes]) -> CommandInfo {
     CommandInfo {
         routing: spec.routing,
         readonly: spec.readonly,
@@ -149,6 +162,11 @@ pub fn key_indices(args: &[Bytes]) -> Vec<usize> {
 pub fn command_slot(args: &[Bytes]) -> Option<u16> {
     match table::lookup(args) {
         Some(spec) => keys::slot(spec.keys, args),
-        None => args.get(1).map(|key| key_slot(key)),
+        None => unknown_slot(args),
     }
+}
+
+/// An unknown command's slot: its first argument's, as for a command with one key.
+fn unknown_slot(args: &[Bytes]) -> Option<u16> {
+    args.get(1).map(|key| key_slot(key))
 }
