@@ -282,6 +282,19 @@ async fn all_sentinels_down_then_back_the_client_serves_and_recovers_tracking() 
         .expect("connect");
     let mut events = client.events();
     let s = sentinels(&d);
+    // The watchers must be listening before the sentinels go: one that failed its first
+    // connect (a loaded machine) reported its loss before `events()` was taken.
+    workload::eventually(
+        "the client listens on every sentinel",
+        Duration::from_secs(20),
+        || {
+            s.iter().all(|&i| {
+                d.try_cli(i, &["CLIENT", "LIST"])
+                    .is_ok_and(|list| list.lines().any(|l| !l.contains(" sub=0 ")))
+            })
+        },
+    )
+    .await;
     for &i in &s {
         d.signal(i, "KILL");
     }
