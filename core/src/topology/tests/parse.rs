@@ -402,3 +402,43 @@ fn resp2_flat_maps_parse_like_resp3_maps() {
         parse_cluster_shards(&as_flat, &queried()).unwrap()
     );
 }
+
+/// A TLS-only node (`--port 0 --tls-port`) lists only `tls-port`; a node with both lists both.
+#[test]
+fn shards_use_tls_port_for_tls_clients() {
+    let b = |s: &str| Value::Bulk(s.as_bytes().to_vec().into());
+    let node = |extra: Vec<(Value, Value)>| {
+        let mut m = vec![
+            (b("id"), b(ID1)),
+            (b("ip"), b("127.0.0.1")),
+            (b("role"), b("master")),
+            (b("health"), b("online")),
+        ];
+        m.extend(extra);
+        Value::Map(m)
+    };
+    let reply = |n: Value| {
+        Value::Array(vec![Value::Map(vec![
+            (
+                b("slots"),
+                Value::Array(vec![Value::Int(0), Value::Int(16383)]),
+            ),
+            (b("nodes"), Value::Array(vec![n])),
+        ])])
+    };
+    let tls_only = reply(node(vec![(b("tls-port"), Value::Int(7443))]));
+    let shards = crate::topology::parse_cluster_shards_tls(&tls_only, &queried(), true).unwrap();
+    assert_eq!(shards[0].primary.addr, local(7443));
+    // A plain client finds no port it can use there: the shard is left out.
+    assert!(parse_cluster_shards(&tls_only, &queried())
+        .unwrap()
+        .is_empty());
+    let both = reply(node(vec![
+        (b("port"), Value::Int(7000)),
+        (b("tls-port"), Value::Int(7443)),
+    ]));
+    let tls = crate::topology::parse_cluster_shards_tls(&both, &queried(), true).unwrap();
+    assert_eq!(tls[0].primary.addr, local(7443));
+    let plain = parse_cluster_shards(&both, &queried()).unwrap();
+    assert_eq!(plain[0].primary.addr, local(7000));
+}
