@@ -75,7 +75,8 @@ async fn finish(name: &str, traffic: Traffic, t0: Instant, started: Instant) -> 
         };
         checked.push(out.assert_exactly_once_after_recovery(kind, since));
         // restored: the Resubscribed item arrived (None: never interrupted); flowing: the
-        // first message published after the event arrived; missed: acknowledged, never received.
+        // first message published after that (or after the event) arrived; missed:
+        // acknowledged publishes never received (sent while the subscription was away).
         line += &format!(
             " {kind:?} restored={:?} flowing={:?} missed={};",
             out.restored_after(kind, t0),

@@ -107,22 +107,33 @@ impl Supervisor {
             if self.inbox.is_closed() || self.core.check_open().is_err() {
                 break;
             }
-            tokio::select! {
+            // A confirmation changes where nothing belongs: no reconcile (a walk over every
+            // subscription) per confirmation, which would be quadratic in their number.
+            let again = tokio::select! {
                 r = requests.recv() => match r {
-                    Some(r) => self.on_request(r).await,
+                    Some(r) => {
+                        self.on_request(r).await;
+                        true
+                    }
                     None => break,
                 },
-                Some(c) = control.recv() => self.on_control(c),
+                Some(c) = control.recv() => {
+                    let again = !matches!(c, Control::Subscribed(..));
+                    self.on_control(c);
+                    again
+                }
                 e = self.events.recv() => match e {
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tick.tick() => {}
-            }
+                _ = tick.tick() => true,
+            };
             if self.inbox.is_closed() {
                 break;
             }
-            self.reconcile().await;
+            if again {
+                self.reconcile().await;
+            }
         }
         self.links.clear();
         self.inbox.close();

@@ -275,13 +275,20 @@ impl Outcome {
         due.len()
     }
 
-    /// From `t` until the first message of `kind` published after `t` arrived.
+    /// From `t` until messages of `kind` flow again: the first message published after its
+    /// `Resubscribed` item (after `t` when it was never interrupted) arrived.
     pub fn flowing_again_after(&self, kind: Kind, t: Instant) -> Option<Duration> {
         let sharded = kind == Kind::Sharded;
+        let from = self
+            .resubscribed(kind)
+            .into_iter()
+            .max()
+            .unwrap_or(t)
+            .max(t);
         let after: std::collections::HashSet<u64> = self
             .published
             .iter()
-            .filter(|p| p.sharded == sharded && p.start > t)
+            .filter(|p| p.sharded == sharded && p.start > from)
             .map(|p| p.seq)
             .collect();
         self.received

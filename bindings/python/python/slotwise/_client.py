@@ -134,8 +134,9 @@ class Client(_Base):
     ``resolver`` (a callable ``(host, port) -> ["host:port", ...]`` giving a startup node's
     current addresses), ``retry_unsafe_writes``, ``probe_interval``,
     ``topology_query_timeout``; Sentinel: ``sentinel_username``, ``sentinel_password``,
-    ``sentinel_poll_interval``, ``sentinel_subscribe``, ``failover_fence_timeout``.
-    Callables run on the client's background threads.
+    ``sentinel_poll_interval``, ``sentinel_subscribe``, ``failover_fence_timeout``; Pub/Sub:
+    ``pubsub_queue`` (messages held per ``pubsub()`` before new ones are dropped, default
+    65536). Callables run on the client's background threads.
     """
 
     __slots__ = ()
