@@ -125,6 +125,14 @@ fn inject(
             promoted(d, r, "graceful failover");
         }
         "primary_kill" | "primary_kill_lagging_replica" => {
+            // A primary the workload writes to (slot moves carry its keys around), so the
+            // kill has acknowledged writes to lose.
+            let busy: Vec<usize> = primaries
+                .iter()
+                .copied()
+                .filter(|&i| admin::slots_of(d, i).iter().any(|s| tag_slots.contains(s)))
+                .collect();
+            let p = *busy.choose(rng).unwrap_or(&p);
             let r = replica_of(d, p).expect("every primary has a replica");
             let slots = admin::slots_of(d, p);
             let lagging = event == "primary_kill_lagging_replica";
