@@ -13,8 +13,8 @@ restarted on a new IP, rolling: replica first, then a failover, then the old pri
 scale-in (slots moved off a primary, the node forgotten and its process stopped), sentinel
 (SENTINEL FAILOVER; glide has no Sentinel support).
 
-    make bench-recovery                     # ~6 min
-    QUICK=1 make bench-recovery             # failover, kill and sentinel only, shorter settle
+    make bench-recovery                     # ~3.5 min
+    QUICK=1 make bench-recovery             # failover, kill and sentinel only (~1.5 min)
     BENCH_SCENARIOS=kill,scale-in make bench-recovery
 
 Not a test: nothing here gates CI.

@@ -8,8 +8,8 @@ example) so its peak RSS is its own. ROUNDS short rounds, the order of clients r
 round; medians reported with the spread, each figure also as a ratio to the best peer in its row.
 Results: bench/results/throughput.{json,md} and the README section between the bench markers.
 
-    make bench                 # ~7 min on 2 cores
-    QUICK=1 make bench         # one 1 s round, 100 B only (~1.5 min)
+    make bench                 # ~8 min on 2 cores (156 runs of 1.5 s plus start-up)
+    QUICK=1 make bench         # one 1 s round, 100 B only (~1.3 min)
     BENCH_ONLY=python make bench      # rust, python-sync, python-async, node (comma list)
     BENCH_ROUNDS=5 BENCH_SECONDS=3 make bench
 
@@ -29,7 +29,7 @@ from common import (NODE_DEPS, REPO, RUST_DRIVER, Child, fmt_ratio, harness, hav
 
 QUICK = os.environ.get("QUICK", "") not in ("", "0")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "1" if QUICK else "2"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1" if QUICK else "1.5"))
 SIZES = [100] if QUICK else [100, 4096]
 CONCS = [1, 50, 500]
 ONLY = [g for g in os.environ.get("BENCH_ONLY", "").split(",") if g]
