@@ -1,58 +1,16 @@
-//! asyncio bridge: Rust futures become asyncio futures through pyo3-async-runtimes, run on the
-//! core's fork-safe runtime (`slotwise::blocking::runtime`) rather than a runtime of
-//! pyo3-async-runtimes' own, so sync and async clients share one set of threads and a forked
-//! child gets a fresh runtime.
+//! asyncio bridge: a Rust future becomes an asyncio future of the running loop. It runs on
+//! the core's fork-safe runtime (`slotwise::blocking::runtime`), so sync and async clients
+//! share one set of threads and a forked child gets a fresh runtime. The result is converted
+//! with the GIL on a blocking thread (never a core worker) through [`gate::with_python`] and
+//! handed to the loop with `call_soon_threadsafe`; cancelling the asyncio future aborts the
+//! Rust one.
 
-use std::cell::OnceCell;
 use std::future::Future;
-use std::pin::Pin;
 
 use pyo3::prelude::*;
-use pyo3_async_runtimes::generic::{self, ContextExt};
-use pyo3_async_runtimes::TaskLocals;
+use tokio::task::AbortHandle;
 
-/// The core's runtime, as pyo3-async-runtimes sees it.
-struct CoreRuntime;
-
-tokio::task_local! {
-    static TASK_LOCALS: OnceCell<TaskLocals>;
-}
-
-impl generic::Runtime for CoreRuntime {
-    type JoinError = tokio::task::JoinError;
-    type JoinHandle = tokio::task::JoinHandle<()>;
-
-    fn spawn<F>(fut: F) -> Self::JoinHandle
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        slotwise::blocking::runtime().spawn(fut)
-    }
-
-    fn spawn_blocking<F>(f: F) -> Self::JoinHandle
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        slotwise::blocking::runtime().spawn_blocking(f)
-    }
-}
-
-impl ContextExt for CoreRuntime {
-    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
-    where
-        F: Future<Output = R> + Send + 'static,
-    {
-        let cell = OnceCell::new();
-        let _ = cell.set(locals);
-        Box::pin(TASK_LOCALS.scope(cell, fut))
-    }
-
-    fn get_task_locals() -> Option<TaskLocals> {
-        TASK_LOCALS
-            .try_with(|c| c.get().cloned())
-            .unwrap_or_default()
-    }
-}
+use crate::gate;
 
 /// What a future hands back: a conversion run with the GIL held, on completion.
 pub struct Deferred(Box<dyn Convert>);
@@ -67,20 +25,56 @@ impl Deferred {
     }
 }
 
-impl<'py> IntoPyObject<'py> for Deferred {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        (self.0)(py).map(|o| o.into_bound(py))
-    }
-}
-
 /// An asyncio future for `fut`, bound to the running event loop.
 pub fn future<'py, F>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = Deferred> + Send + 'static,
 {
-    generic::future_into_py::<CoreRuntime, _, _>(py, async move { Ok(fut.await) })
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let py_fut = event_loop.call_method0("create_future")?;
+    let (loop_ref, fut_ref) = (event_loop.unbind(), py_fut.clone().unbind());
+    let task = slotwise::blocking::runtime().spawn(async move {
+        let out = fut.await;
+        // The GIL is waited for on a blocking thread, never on a core worker.
+        let _ = tokio::task::spawn_blocking(move || {
+            gate::with_python(|py| complete(py, &loop_ref, fut_ref, out));
+        })
+        .await;
+    });
+    py_fut.call_method1("add_done_callback", (Canceller(task.abort_handle()),))?;
+    Ok(py_fut)
+}
+
+/// Converts `out` and schedules it into `fut` on its loop; a future already cancelled, or a
+/// loop already closed, has no one waiting, so the result is dropped.
+fn complete(py: Python<'_>, event_loop: &Py<PyAny>, fut: Py<PyAny>, out: Deferred) {
+    let (ok, value) = match (out.0)(py) {
+        Ok(v) => (true, v),
+        Err(e) => (false, e.into_value(py).into_any()),
+    };
+    let scheduled = py
+        .import("slotwise._aio")
+        .and_then(|m| m.getattr("settle"))
+        .and_then(|settle| {
+            event_loop.call_method1(py, "call_soon_threadsafe", (settle, fut, ok, value))
+        });
+    if let Err(e) = scheduled {
+        if !e.is_instance_of::<pyo3::exceptions::PyRuntimeError>(py) {
+            e.print(py);
+        }
+    }
+}
+
+/// `add_done_callback` target: aborts the Rust future when the asyncio one is cancelled.
+#[pyclass(frozen)]
+struct Canceller(AbortHandle);
+
+#[pymethods]
+impl Canceller {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fut.call_method0("cancelled")?.is_truthy()? {
+            self.0.abort();
+        }
+        Ok(())
+    }
 }

@@ -9,6 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use slotwise::{Addr, Options};
 
+use crate::gate;
+
 /// `address_remap`: a dict `{"host:port": "host:port"}` or a callable
 /// `(host, port) -> "host:port" | (host, port) | None` (None keeps the announced address).
 /// The callable runs on a core thread, with the GIL taken for the call.
@@ -29,7 +31,7 @@ pub fn remap(o: &mut Options, v: &Bound<'_, PyAny>) -> PyResult<()> {
     }
     let f: Py<PyAny> = v.clone().unbind();
     o.address_remap.set_callback(Arc::new(move |a: &Addr| {
-        Python::attach(|py| match f.call1(py, (a.host.as_str(), a.port)) {
+        gate::with_python(|py| match f.call1(py, (a.host.as_str(), a.port)) {
             Ok(r) if r.is_none(py) => None,
             Ok(r) => addr(r.bind(py), "address_remap result")
                 .map_err(|e| report(py, "address_remap", e))
@@ -39,6 +41,7 @@ pub fn remap(o: &mut Options, v: &Bound<'_, PyAny>) -> PyResult<()> {
                 None
             }
         })
+        .flatten()
     }));
     Ok(())
 }
@@ -53,7 +56,7 @@ pub fn resolver(o: &mut Options, v: &Bound<'_, PyAny>) -> PyResult<()> {
     }
     let f: Py<PyAny> = v.clone().unbind();
     o.resolver = Some(Arc::new(move |a: &Addr| {
-        Python::attach(|py| {
+        gate::with_python(|py| {
             let answer = f.call1(py, (a.host.as_str(), a.port)).and_then(|r| {
                 r.bind(py)
                     .try_iter()?
@@ -66,6 +69,7 @@ pub fn resolver(o: &mut Options, v: &Bound<'_, PyAny>) -> PyResult<()> {
                 text
             })
         })
+        .unwrap_or_else(|| Err("the Python interpreter is exiting".to_owned()))
     }));
     Ok(())
 }

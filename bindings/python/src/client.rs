@@ -8,7 +8,7 @@ use slotwise::blocking;
 
 use crate::asyncio::{self, Deferred};
 use crate::{
-    callbacks, convert, errors, logging, options, pipeline, pubsub, report, scan, topology,
+    callbacks, convert, errors, gate, logging, options, pipeline, pubsub, report, scan, topology,
     transaction,
 };
 
@@ -328,7 +328,7 @@ impl NativeClient {
                 let callback = callback.clone();
                 // The GIL is taken on a blocking thread, never on a core worker.
                 let _ = tokio::task::spawn_blocking(move || {
-                    Python::attach(|py| {
+                    gate::with_python(|py| {
                         let called = report::event(py, &e).and_then(|d| callback.call1(py, (d,)));
                         if let Err(err) = called {
                             callbacks::report(py, "on_event", err);

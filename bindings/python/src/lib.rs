@@ -7,6 +7,7 @@ mod callbacks;
 mod client;
 mod convert;
 mod errors;
+mod gate;
 mod logging;
 mod options;
 mod pipeline;
@@ -27,6 +28,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scan::NativeScan>()?;
     m.add_class::<transaction::NativeTransaction>()?;
     m.add_function(wrap_pyfunction!(url::parse_url, m)?)?;
+    m.add_function(wrap_pyfunction!(gate::at_exit, m)?)?;
     m.add_class::<pubsub::NativePubSub>()?;
     logging::install(m.py());
     Ok(())

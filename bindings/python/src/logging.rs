@@ -74,7 +74,7 @@ impl Subscriber for ToPython {
         let logger = meta.target().replace("::", ".");
         let level = py_level(meta.level());
         // Not during interpreter shutdown: then there is no one to log to.
-        Python::try_attach(|py| {
+        crate::gate::with_python(|py| {
             let _ = py
                 .import("logging")
                 .and_then(|l| l.call_method1("getLogger", (logger,)))

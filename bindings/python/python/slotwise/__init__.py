@@ -18,6 +18,8 @@ Logging: the core's log events go to the ``logging`` logger ``slotwise``; its le
 when a client is created.
 """
 
+import atexit as _atexit
+
 from ._client import AsyncClient, AsyncPipeline, Client, Pipeline, connect
 from ._transaction import AsyncScript, AsyncTransactionPipeline, Script, TransactionPipeline
 from ._pubsub import AsyncPubSub, PubSub
@@ -45,6 +47,11 @@ from ._slotwise import (
     WatchError,
     __version__,
 )
+from ._slotwise import at_exit as _at_exit
+
+# Before the interpreter finalizes, the core's threads stop calling into Python (a thread that
+# asks for the GIL during finalization is ended by CPython and takes the process down).
+_atexit.register(_at_exit)
 
 __all__ = [
     "AsyncClient",

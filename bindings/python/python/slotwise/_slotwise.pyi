@@ -30,12 +30,14 @@ __all__ = [
     "TryAgainError",
     "WatchError",
     "__version__",
+    "at_exit",
     "parse_url",
 ]
 
 __version__: str
 
 def parse_url(url: str) -> Dict[str, Any]: ...
+def at_exit() -> None: ...
 
 class SlotwiseError(Exception):
     code: int
