@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")"
 secs=${FUZZ_SECS:-60}
-targets=${FUZZ_TARGETS:-"resp cluster_shards cluster_slots cluster_nodes redirect options"}
+targets=${FUZZ_TARGETS:-"resp cluster_shards cluster_slots cluster_nodes redirect options url"}
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "make fuzz needs nightly Rust and cargo-fuzz: rustup toolchain install nightly && cargo install cargo-fuzz" >&2
     exit 2

@@ -170,3 +170,39 @@ pub fn cluster_nodes(data: &[u8]) {
         assert!(!id.is_empty() && !id.contains([' ', '\n']), "{id:?}");
     }
 }
+
+/// Connection URL parsing: every address of a parsed URL is one the core can connect to, and a
+/// password never shows in `Debug` output or in an error.
+pub fn url(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match crate::url::ConnectionUrl::parse(&text) {
+        Ok(u) => {
+            assert!(!u.addresses.is_empty(), "{u:?}");
+            for a in &u.addresses {
+                let addr = Addr::parse(a);
+                assert!(addr.is_ok(), "{a:?} from {text:?} does not parse: {addr:?}");
+            }
+            if let Some(pw) = u.password.as_deref().filter(|p| secret_enough(p, &text)) {
+                assert!(!format!("{u:?}").contains(pw), "password in {u:?}");
+            }
+        }
+        Err(e) => {
+            // The text between "://" and the last "@" holds the credentials, if any.
+            let creds = text
+                .split_once("://")
+                .and_then(|(_, rest)| rest.rsplit_once('@'))
+                .map(|(c, _)| c);
+            if let Some(pw) = creds.and_then(|c| c.split_once(':')).map(|(_, p)| p) {
+                if secret_enough(pw, &text) {
+                    assert!(!e.message().contains(pw), "password in error: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// A password long enough, and found once in the URL, so that finding it elsewhere means it
+/// leaked rather than that it is also some other part of the URL.
+fn secret_enough(pw: &str, url: &str) -> bool {
+    pw.len() >= 6 && url.matches(pw).count() == 1
+}

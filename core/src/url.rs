@@ -176,6 +176,13 @@ impl ConnectionUrl {
 
 /// `host:port` with the default port filled in; IPv6 only in brackets.
 fn address(h: &str, default_port: u16) -> Result<String> {
+    let a = with_port(h, default_port)?;
+    // The one address parser decides what a usable address is (a port of 0 is not).
+    crate::topology::Addr::parse(&a)?;
+    Ok(a)
+}
+
+fn with_port(h: &str, default_port: u16) -> Result<String> {
     if h.is_empty() {
         return Err(Error::invalid("empty host in URL"));
     }

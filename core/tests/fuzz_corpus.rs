@@ -51,3 +51,8 @@ fn redirect_corpus() {
 fn options_corpus() {
     replay("options", slotwise::fuzzing::options);
 }
+
+#[test]
+fn url_corpus() {
+    replay("url", slotwise::fuzzing::url);
+}

@@ -17,6 +17,11 @@ use support::Deployment;
 
 const REQUESTS: usize = 10_000;
 
+/// The tests here run one at a time: memory is measured for the whole process, and the
+/// frozen-primary test alone holds 10,000 requests (the CI run that had them overlap saw the
+/// memory test's RSS double between its rounds).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -38,6 +43,7 @@ fn sample_rss(peak: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_in_flight_complete_with_flat_memory() {
+    let _serial = SERIAL.lock().await;
     let d = Deployment::cluster(3, 0);
     let opts = Options::default().with_request_timeout(Duration::from_secs(30));
     let client = Client::cluster(&d.seeds, opts).await.expect("connect");
@@ -101,6 +107,7 @@ async fn ten_thousand_requests_in_flight_complete_with_flat_memory() {
 
 #[tokio::test]
 async fn in_flight_cap_holds_back_callers_and_they_fail_in_time() {
+    let _serial = SERIAL.lock().await;
     // A server that reads every command and never answers: only `max_inflight` commands may
     // ever be written to it; the other callers wait for a slot and time out having not run.
     let server = fake::spawn(|name, _| match name {
@@ -196,6 +203,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_primary_does_not_slow_the_others() {
+    let _serial = SERIAL.lock().await;
     // A long node timeout: the frozen primary is not failed over during the test, so the
     // cluster stays as it is and only the client's isolation is measured.
     let d = Deployment::cluster_with(3, 0, &["--node-timeout-ms", "60000"]);
