@@ -24,7 +24,7 @@ build: ## build the workspace (release)
 	cargo build --workspace --release
 
 test: ## run every test (Rust, Python, C, Node) against real Redis servers, then stop any server left behind
-	@rc=0; cargo test --workspace || rc=$$?; \
+	@rc=0; cargo test --workspace --no-fail-fast || rc=$$?; \
 	$(MAKE) --no-print-directory test-python || rc=$$?; \
 	$(MAKE) --no-print-directory test-c || rc=$$?; \
 	$(MAKE) --no-print-directory test-node || rc=$$?; \

@@ -187,11 +187,14 @@ pub fn url(data: &[u8]) {
             }
         }
         Err(e) => {
-            // The text between "://" and the last "@" holds the credentials, if any.
+            // The text between "://" and the last "@" holds the credentials, unless a query
+            // or fragment starts before that "@" (then it is not credentials, and quoting a
+            // bad query is right).
             let creds = text
                 .split_once("://")
                 .and_then(|(_, rest)| rest.rsplit_once('@'))
-                .map(|(c, _)| c);
+                .map(|(c, _)| c)
+                .filter(|c| !c.contains(['?', '#']));
             if let Some(pw) = creds.and_then(|c| c.split_once(':')).map(|(_, p)| p) {
                 if secret_enough(pw, &text) {
                     assert!(!e.message().contains(pw), "password in error: {e}");
