@@ -49,7 +49,7 @@ async fn graceful_failover_under_load_fails_no_operation() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let t0 = Instant::now();
-    d.cli(r, &["CLUSTER", "FAILOVER"]);
+    d.graceful_failover(r);
     let new_primary = d.nodes[r].addr();
     until_client_routes_to(&client, &new_primary).await;
     let followed = t0.elapsed();

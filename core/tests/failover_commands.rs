@@ -37,7 +37,7 @@ async fn noscript_after_a_failover_loads_the_script_on_the_new_primary() {
     assert_eq!(admin::cmdstat_calls(&d, p, "script|load"), 1);
 
     // Scripts are not replicated: the replica that takes over does not have it.
-    d.cli(r, &["CLUSTER", "FAILOVER"]);
+    d.graceful_failover(r);
     admin::wait_promoted(&d, r, Duration::from_secs(15)).await;
     assert!(
         !script_exists(&d, r, incr.sha()),
@@ -123,7 +123,7 @@ async fn a_blpop_held_across_a_failover_is_reissued_on_the_new_primary() {
 
     // The primary is demoted while the BLPOP waits: Redis releases it with UNBLOCKED (it took
     // nothing), and the client blocks again on the new primary.
-    d.cli(r, &["CLUSTER", "FAILOVER"]);
+    d.graceful_failover(r);
     admin::wait_promoted(&d, r, Duration::from_secs(15)).await;
     support::wait_until(
         "BLPOP blocks again on the new primary",

@@ -119,7 +119,7 @@ async fn subscriptions_survive_a_graceful_failover() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let t0 = Instant::now();
-    tokio::task::block_in_place(|| d.cli(r, &["CLUSTER", "FAILOVER"]));
+    d.graceful_failover(r);
     eventually(
         "the client follows the failover",
         Duration::from_secs(15),

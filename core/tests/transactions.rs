@@ -153,7 +153,7 @@ async fn a_transaction_cut_by_a_failover_is_never_half_applied_or_resent() {
     // A graceful failover between WATCH and EXEC: the transaction fails, nothing applied.
     let mut tx = client.transaction();
     tx.watch(&["{f}.k"]).await.expect("WATCH");
-    d.cli(r, &["CLUSTER", "FAILOVER"]);
+    d.graceful_failover(r);
     admin::wait_promoted(&d, r, Duration::from_secs(15)).await;
     tx.add(cmd("SET").arg("{f}.k").arg("by-tx")).expect("add");
     tx.add(cmd("SET").arg("{f}.k2").arg("by-tx")).expect("add");

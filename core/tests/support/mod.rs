@@ -321,6 +321,35 @@ impl Deployment {
         }
     }
 
+    /// `CLUSTER FAILOVER` on replica `r`, until `r` is a primary. Redis drops a manual failover
+    /// that does not finish in 5 s (a loaded machine: the replica did not catch up or the vote
+    /// was late) without a word, so it is asked again, up to 3 times; the tests are about the
+    /// client following a failover, not about Redis' manual failover.
+    pub fn graceful_failover(&self, r: usize) {
+        let run = || {
+            for attempt in 1..=3 {
+                let said = self.cli(r, &["CLUSTER", "FAILOVER"]);
+                assert_eq!(said, "OK", "CLUSTER FAILOVER on node {r}");
+                let deadline = std::time::Instant::now() + Duration::from_secs(7);
+                while std::time::Instant::now() < deadline {
+                    if self
+                        .try_cli(r, &["ROLE"])
+                        .is_ok_and(|role| role.starts_with("master"))
+                    {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                eprintln!("manual failover to node {r} did not happen (attempt {attempt}); again");
+            }
+            panic!("node {r} did not take over after 3 CLUSTER FAILOVER");
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+            _ => run(),
+        }
+    }
+
     /// Stops every server now (also done on drop).
     pub fn stop(&mut self) {
         if !self.stopped {
