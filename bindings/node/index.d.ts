@@ -211,7 +211,6 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   execute(args: Arg[]): Promise<Reply<V>>;
   /** A pipeline: queue commands with the same methods, then exec(). */
   pipeline(): Pipeline<V>;
-<<<<<<< HEAD
   /**
    * A MULTI/EXEC transaction on one connection held for it; every key must share one slot
    * (use a hash tag).
@@ -219,10 +218,8 @@ export declare class Client<V extends string | Buffer = string> extends EventEmi
   multi(): Transaction<V>;
   /** A Lua script run with EVALSHA, loaded with SCRIPT LOAD on a node that lacks it. */
   registerScript(body: string | Buffer, options?: { readOnly?: boolean }): Script<V>;
-=======
   /** Pub/Sub on dedicated connections that follow failovers, node losses and slot moves. */
   pubsub(): PubSub<V>;
->>>>>>> wt/pubsub
   /** Proves every primary accepts a write. */
   /** Every key of the deployment (optionally matching `match`), from every primary in turn. */
   scanIter(options?: { match?: string; count?: number }): AsyncGenerator<string | Buffer, void, undefined>;
