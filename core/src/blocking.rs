@@ -56,6 +56,7 @@ pub fn runtime() -> &'static Runtime {
             // Python GIL); the core itself never blocks.
             .max_blocking_threads(16)
             .thread_name("slotwise")
+            .on_thread_start(block_sigpipe)
             .enable_all()
             .build()
             .expect(
@@ -72,6 +73,24 @@ pub fn runtime() -> &'static Runtime {
                 ours.runtime.shutdown_background();
             }
         }
+    }
+}
+
+/// A write to a socket the peer closed can raise SIGPIPE (vectored writes, as TLS uses), and
+/// in a C or C++ host its default action ends the process (seen: the C tests under valgrind,
+/// killed by SIGPIPE after `CLIENT KILL` cut a TLS connection). Blocked on the runtime's own
+/// threads, the signal stays pending there and the write fails with EPIPE, which the
+/// connection reports like any other write failure. The host's disposition is not touched.
+#[allow(unsafe_code)]
+fn block_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: plain libc calls on a local, zero-initialised signal set; the mask changed is
+    // this (runtime) thread's own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

@@ -239,8 +239,28 @@ impl Transaction {
 
     /// One command on the held connection, opening it first when there is none.
     async fn send_held(&mut self, c: &Cmd, deadline: Instant) -> Result<Value> {
-        let mut replies = self.send_batch(std::slice::from_ref(c), deadline).await?;
-        replies.pop().ok_or_else(|| Error::protocol("no reply"))
+        let mut redirects = 0usize;
+        loop {
+            let mut replies = self.send_batch(std::slice::from_ref(c), deadline).await?;
+            let reply = replies.pop().ok_or_else(|| Error::protocol("no reply"))?;
+            // Nothing watched yet: a MOVED (the slot's primary changed, e.g. a failover this
+            // client had not seen) is followed like any request's, on a new held connection.
+            if let (Value::Error(msg), false, Some((from, _))) =
+                (&reply, self.watched, self.held.as_ref())
+            {
+                if let Reply::Moved(slot, to) = classify(msg, from) {
+                    redirects += 1;
+                    if redirects <= self.core.options.max_redirects {
+                        Metrics::bump(&self.core.metrics.moved);
+                        self.core.apply_moved(slot, &to);
+                        self.core.trigger_refresh(Trigger::Moved);
+                        self.held = None;
+                        continue;
+                    }
+                }
+            }
+            return Ok(reply);
+        }
     }
 
     async fn send_batch(&mut self, cmds: &[Cmd], deadline: Instant) -> Result<Vec<Value>> {

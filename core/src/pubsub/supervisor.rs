@@ -242,7 +242,8 @@ impl Supervisor {
                         );
                     }
                     self.unlink(&key);
-                    self.core.trigger_refresh(Trigger::Moved);
+                    self.core
+                        .refresh_until_changed(Trigger::Moved, Duration::from_secs(5));
                 }
             }
             Control::Error(id, msg) => self.on_error(id, &msg),
