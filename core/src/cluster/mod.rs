@@ -194,6 +194,13 @@ impl Core {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// A MOVED reply: counted, the slot patched at once, a refresh triggered to confirm.
+    pub(crate) fn follow_moved(&self, slot: u16, addr: &Addr) {
+        Metrics::bump(&self.metrics.moved);
+        self.apply_moved(slot, addr);
+        self.trigger_refresh(Trigger::Moved);
+    }
+
     pub(crate) fn trigger_refresh(&self, why: Trigger) {
         if let Some(r) = &self.refresher {
             r.trigger(why);

@@ -136,9 +136,7 @@ impl Core {
                         if redirects > self.options.max_redirects {
                             return Err(too_many_redirects(redirects, &msg));
                         }
-                        Metrics::bump(&self.metrics.moved);
-                        self.apply_moved(slot, &to);
-                        self.trigger_refresh(Trigger::Moved);
+                        self.follow_moved(slot, &to);
                         continue;
                     }
                     Reply::Ask(to) => {

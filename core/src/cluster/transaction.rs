@@ -137,9 +137,7 @@ impl Transaction {
                         // met a transient state. Without WATCH it can be sent again.
                         Reply::Moved(slot, to) if !self.watched => {
                             redirects += 1;
-                            Metrics::bump(&self.core.metrics.moved);
-                            self.core.apply_moved(slot, &to);
-                            self.core.trigger_refresh(Trigger::Moved);
+                            self.core.follow_moved(slot, &to);
                             if redirects > self.core.options.max_redirects {
                                 return Err(exec_abort(&first));
                             }
@@ -251,9 +249,7 @@ impl Transaction {
                 if let Reply::Moved(slot, to) = classify(msg, from) {
                     redirects += 1;
                     if redirects <= self.core.options.max_redirects {
-                        Metrics::bump(&self.core.metrics.moved);
-                        self.core.apply_moved(slot, &to);
-                        self.core.trigger_refresh(Trigger::Moved);
+                        self.core.follow_moved(slot, &to);
                         self.held = None;
                         continue;
                     }
