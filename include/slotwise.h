@@ -321,6 +321,82 @@ typedef uint32_t slotwise_event_type;
 #endif // __cplusplus
 
 /**
+ * What a `slotwise_pubsub_item` is. Each accessor says for which types it answers; others
+ * give `SLOTWISE_STATUS_WRONG_TYPE`.
+ */
+enum slotwise_pubsub_item_type
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A published message: kind, channel, payload, and the pattern for kind PATTERN.
+   */
+  SLOTWISE_PUBSUB_ITEM_TYPE_MESSAGE = 1,
+  /**
+   * The server confirmed a subscription: kind, channel (the channel or pattern), count
+   * (subscriptions this pub/sub holds now).
+   */
+  SLOTWISE_PUBSUB_ITEM_TYPE_SUBSCRIBED = 2,
+  /**
+   * A subscription was dropped on request: kind, channel, count.
+   */
+  SLOTWISE_PUBSUB_ITEM_TYPE_UNSUBSCRIBED = 3,
+  /**
+   * Subscriptions are back after an interruption; messages published while they were away
+   * may have been missed: count (how many were restored), each with
+   * `slotwise_pubsub_item_get_resubscribed`, and interrupted microseconds.
+   */
+  SLOTWISE_PUBSUB_ITEM_TYPE_RESUBSCRIBED = 4,
+  /**
+   * The callback fell more than the `pubsub_queue` option's number of items behind and
+   * messages were dropped here: count (messages dropped).
+   */
+  SLOTWISE_PUBSUB_ITEM_TYPE_DROPPED = 5,
+  /**
+   * An item type newer than this library's.
+   */
+  SLOTWISE_PUBSUB_ITEM_TYPE_UNKNOWN = 99,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum slotwise_pubsub_item_type slotwise_pubsub_item_type;
+#else
+typedef uint32_t slotwise_pubsub_item_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The three kinds of subscription.
+ */
+enum slotwise_pubsub_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `SUBSCRIBE channel`: on one connection to any node (Redis Cluster broadcasts PUBLISH
+   * to every node); the master in Sentinel mode.
+   */
+  SLOTWISE_PUBSUB_KIND_CHANNEL = 1,
+  /**
+   * `PSUBSCRIBE pattern`, on the same connection as channels.
+   */
+  SLOTWISE_PUBSUB_KIND_PATTERN = 2,
+  /**
+   * `SSUBSCRIBE shardchannel` (Redis 7): on the primary serving the channel's slot.
+   */
+  SLOTWISE_PUBSUB_KIND_SHARDED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum slotwise_pubsub_kind slotwise_pubsub_kind;
+#else
+typedef uint32_t slotwise_pubsub_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Where read-only commands go (cluster mode), for `slotwise_options_set_read_from`.
  */
 enum slotwise_read_from
@@ -414,6 +490,29 @@ typedef struct slotwise_options slotwise_options;
 typedef struct slotwise_pipeline slotwise_pipeline;
 
 /**
+ * A pub/sub session of one client: SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE on dedicated
+ * connections (apart from the client's request connections), every item handed to the
+ * callback given to `slotwise_pubsub_new`. After a failover, a node loss, an IP change, a
+ * Sentinel switch or (sharded channels) a slot move, every subscription is made again where
+ * it now belongs, and the callback receives one RESUBSCRIBED item per interruption (messages
+ * published meanwhile may have been missed) rather than an error.
+ *
+ * Thread-safety: every function taking a `slotwise_pubsub *` may be called from any number
+ * of threads at once, the callback's thread included, except `slotwise_pubsub_free`, which
+ * must be called exactly once, after every other call on it has returned. It stays usable
+ * after its client is freed, but every subscription then fails with
+ * `SLOTWISE_STATUS_CLOSED`.
+ */
+typedef struct slotwise_pubsub slotwise_pubsub;
+
+/**
+ * One pub/sub item, passed to a `slotwise_pubsub_callback`. Borrowed: valid only during that
+ * callback; read it with the `slotwise_pubsub_item_get_*` accessors (from the callback's
+ * thread) and copy what you keep.
+ */
+typedef struct slotwise_pubsub_item slotwise_pubsub_item;
+
+/**
  * One reply from the server: a tree of RESP values.
  *
  * Ownership: a reply handed to you as `slotwise_reply **` (from `slotwise_command`) or as the
@@ -500,6 +599,18 @@ typedef void (*slotwise_reply_callback)(void *user_data,
  * slotwise.
  */
 typedef void (*slotwise_event_callback)(void *user_data, const struct slotwise_event *event);
+
+/**
+ * Receives the items of one pub/sub, one at a time, in arrival order, with the `user_data`
+ * given to `slotwise_pubsub_new`. `item` is valid only during the call.
+ *
+ * Called on a thread slotwise starts for this pub/sub (not a runtime thread), so it may block
+ * and may call any slotwise function, blocking ones and `slotwise_pubsub_subscribe`,
+ * `_unsubscribe` and `_free` of its own pub/sub included. While it runs, later messages wait
+ * in a queue of the `pubsub_queue` option's size; beyond that they are dropped and a DROPPED
+ * item says how many. It must not unwind (C++ exceptions, longjmp) into slotwise.
+ */
+typedef void (*slotwise_pubsub_callback)(void *user_data, const struct slotwise_pubsub_item *item);
 
 #ifdef __cplusplus
 extern "C" {
@@ -664,6 +775,21 @@ slotwise_status slotwise_options_set_refresh_interval_ms(struct slotwise_options
  */
 slotwise_status slotwise_options_set_probe_interval_ms(struct slotwise_options *options,
                                                        uint64_t ms);
+
+/**
+ * Sets the pub/sub heartbeat (default 5000 ms; 0 turns it off): a pub/sub connection that
+ * received nothing this long is sent a PING, and one that stays silent as long again is
+ * taken for dead (a half-open connection: a NAT or firewall dropped it) and its
+ * subscriptions are made again, with one RESUBSCRIBED item.
+ */
+slotwise_status slotwise_options_set_pubsub_heartbeat_ms(struct slotwise_options *options,
+                                                         uint64_t ms);
+
+/**
+ * Sets how many pub/sub items wait for a callback that fell behind before new messages are
+ * dropped (and counted in one DROPPED item) (default 65536). Must be > 0.
+ */
+slotwise_status slotwise_options_set_pubsub_queue(struct slotwise_options *options, size_t items);
 
 /**
  * Sets how often every sentinel is asked for the master (Sentinel mode; default 250 ms).
@@ -1114,6 +1240,117 @@ slotwise_status slotwise_event_get_slots_moved(const struct slotwise_event *even
  * For EVENTS_DROPPED: how many events were dropped.
  */
 slotwise_status slotwise_event_get_dropped_count(const struct slotwise_event *event, uint64_t *out);
+
+/**
+ * Starts a pub/sub session of `client` and writes it to `*out` (NULL on failure); free it
+ * with `slotwise_pubsub_free`. No I/O until the first subscription. `callback` (required)
+ * receives every item, with `user_data` passed back untouched; `user_data` must stay valid,
+ * and usable from the pub/sub's thread, until `slotwise_pubsub_free` returns.
+ * `SLOTWISE_STATUS_CLOSED` on a closed client. Thread-safe.
+ */
+slotwise_status slotwise_pubsub_new(const struct slotwise_client *client,
+                                    slotwise_pubsub_callback callback,
+                                    void *user_data,
+                                    struct slotwise_pubsub **out);
+
+/**
+ * Subscribes to `count` (at least 1) channels, patterns or shard channels, as `kind` (one of
+ * the `slotwise_pubsub_kind` values, passed as a number) says:
+ * name `i` is `names_len[i]` bytes at `names[i]` (copied). Blocks until the server confirmed
+ * each (SUBSCRIBED items reach the callback), within the client's request timeout.
+ * `SLOTWISE_STATUS_TIMEOUT`: no node confirmed in time; the subscriptions are kept and made as
+ * soon as a node can take them (`slotwise_pubsub_unsubscribe` drops them). A name the server
+ * refuses (an ACL denial) fails the call and is not kept. Thread-safe; may be called from the
+ * pub/sub's own callback, but not from a callback slotwise runs on its runtime threads.
+ */
+slotwise_status slotwise_pubsub_subscribe(const struct slotwise_pubsub *ps,
+                                          uint32_t kind,
+                                          size_t count,
+                                          const uint8_t *const *names,
+                                          const size_t *names_len);
+
+/**
+ * Drops `count` subscriptions of `kind` (every one of that kind when `count` is 0; `names`
+ * and `names_len` may then be NULL). No message of theirs reaches the callback after this
+ * returns. Blocks like `slotwise_pubsub_subscribe`; thread-safe.
+ */
+slotwise_status slotwise_pubsub_unsubscribe(const struct slotwise_pubsub *ps,
+                                            uint32_t kind,
+                                            size_t count,
+                                            const uint8_t *const *names,
+                                            const size_t *names_len);
+
+/**
+ * Writes how many subscriptions the pub/sub holds to `*out`. Non-blocking, thread-safe.
+ */
+slotwise_status slotwise_pubsub_subscription_count(const struct slotwise_pubsub *ps, size_t *out);
+
+/**
+ * Closes the pub/sub's connections and frees it. When this returns the callback is not
+ * running and will not run again (called from the callback itself, that call is simply the
+ * last). NULL is a no-op. Call it once, after every other call on it has returned.
+ */
+void slotwise_pubsub_free(struct slotwise_pubsub *ps);
+
+/**
+ * Writes the item's type to `*out`.
+ */
+slotwise_status slotwise_pubsub_item_get_type(const struct slotwise_pubsub_item *it,
+                                              slotwise_pubsub_item_type *out);
+
+/**
+ * The subscription kind, for MESSAGE (the subscription it came through), SUBSCRIBED and
+ * UNSUBSCRIBED.
+ */
+slotwise_status slotwise_pubsub_item_get_kind(const struct slotwise_pubsub_item *it,
+                                              slotwise_pubsub_kind *out);
+
+/**
+ * The channel (bytes, not NUL-terminated): where a MESSAGE was published; the channel or
+ * pattern a SUBSCRIBED or UNSUBSCRIBED item names.
+ */
+slotwise_status slotwise_pubsub_item_get_channel(const struct slotwise_pubsub_item *it,
+                                                 const uint8_t **ptr,
+                                                 size_t *len);
+
+/**
+ * The message (bytes) of a MESSAGE.
+ */
+slotwise_status slotwise_pubsub_item_get_payload(const struct slotwise_pubsub_item *it,
+                                                 const uint8_t **ptr,
+                                                 size_t *len);
+
+/**
+ * The matching pattern (bytes) of a MESSAGE of kind PATTERN.
+ */
+slotwise_status slotwise_pubsub_item_get_pattern(const struct slotwise_pubsub_item *it,
+                                                 const uint8_t **ptr,
+                                                 size_t *len);
+
+/**
+ * SUBSCRIBED and UNSUBSCRIBED: subscriptions the pub/sub holds now; RESUBSCRIBED: how many
+ * subscriptions were restored; DROPPED: how many messages were dropped.
+ */
+slotwise_status slotwise_pubsub_item_get_count(const struct slotwise_pubsub_item *it,
+                                               uint64_t *out);
+
+/**
+ * RESUBSCRIBED: microseconds from the interruption until the server confirmed the last
+ * subscription restored.
+ */
+slotwise_status slotwise_pubsub_item_get_interrupted_us(const struct slotwise_pubsub_item *it,
+                                                        uint64_t *out);
+
+/**
+ * RESUBSCRIBED: the `index`-th subscription restored (below the count): its kind to
+ * `*kind`, its channel or pattern to `*ptr`/`*len` (valid during the callback).
+ * `SLOTWISE_STATUS_INVALID_ARGUMENT` for an index out of range.
+ */
+slotwise_status slotwise_pubsub_item_get_resubscribed(const struct slotwise_pubsub_item *it,
+                                                      size_t index,
+                                                      slotwise_pubsub_kind *kind,
+                                                      const uint8_t **ptr,
+                                                      size_t *len);
 
 /**
  * Writes a short-lived probe key on every primary (in parallel, within the request timeout)

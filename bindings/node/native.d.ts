@@ -122,6 +122,9 @@ export interface NativeOptions {
   returnBuffers?: boolean
   /** Set (possibly empty) when TLS is on. */
   tls?: NativeTls
+  pubsubQueue?: number
+  /** Milliseconds; 0 turns the heartbeat off. */
+  pubsubHeartbeat?: number
 }
 
 /** `tls: { caFile, certFile, keyFile, serverName, insecureSkipVerify }` (checked in JS). */

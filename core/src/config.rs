@@ -100,6 +100,11 @@ pub struct Options {
     /// Pub/sub messages held for the application per [`crate::PubSub`] before new ones are
     /// dropped (and counted in a [`crate::PubSubItem::Dropped`] item).
     pub pubsub_queue: usize,
+    /// A pub/sub connection that received nothing for this long is sent a PING; one that
+    /// then stays silent as long again is taken for dead (a half-open connection: a NAT or
+    /// firewall that dropped it, a partitioned node) and its subscriptions are made again
+    /// on a new connection, with one [`crate::PubSubItem::Resubscribed`]. Zero disables it.
+    pub pubsub_heartbeat: Duration,
 }
 
 impl Default for Options {
@@ -129,6 +134,7 @@ impl Default for Options {
             failover_fence_timeout: Duration::from_secs(15),
             tls: None,
             pubsub_queue: 65_536,
+            pubsub_heartbeat: Duration::from_secs(5),
         }
     }
 }
@@ -274,6 +280,13 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::pubsub_heartbeat`] (zero disables it).
+    #[must_use]
+    pub fn with_pubsub_heartbeat(mut self, every: Duration) -> Self {
+        self.pubsub_heartbeat = every;
+        self
+    }
+
     /// Rejects values that cannot work, with a message naming the option.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let positive = [
@@ -330,6 +343,7 @@ impl fmt::Debug for Options {
             .field("failover_fence_timeout", &self.failover_fence_timeout)
             .field("tls", &self.tls)
             .field("pubsub_queue", &self.pubsub_queue)
+            .field("pubsub_heartbeat", &self.pubsub_heartbeat)
             .finish()
     }
 }

@@ -129,26 +129,48 @@ pub(crate) unsafe fn command(
             "argc must be at least 1 (the command name)",
         ));
     }
-    if argv.is_null() {
-        return Err(Failure::null("argv"));
-    }
-    if argv_len.is_null() {
-        return Err(Failure::null("argv_len"));
-    }
-    // SAFETY: per this function's contract, both arrays hold argc elements.
-    let (ptrs, lens) = unsafe {
-        (
-            std::slice::from_raw_parts(argv, argc),
-            std::slice::from_raw_parts(argv_len, argc),
-        )
-    };
     let mut cmd = Cmd::new();
-    for (i, (&p, &len)) in ptrs.iter().zip(lens).enumerate() {
-        // SAFETY: per this function's contract.
-        let arg = unsafe { bytes(p, len, &format!("argv[{i}]")) }?;
+    // SAFETY: per this function's contract.
+    for arg in unsafe { byte_strings(argc, argv, argv_len, "argv") }? {
         cmd.push(arg);
     }
     Ok(cmd)
+}
+
+/// `count` byte strings given as two arrays: string `i` is `lens[i]` bytes at `ptrs[i]`
+/// (errors name them `{name}[i]` and `{name}_len`). Empty for `count` 0, NULL arrays allowed.
+///
+/// # Safety
+/// `ptrs` and `lens` are NULL or point at `count` elements; each `ptrs[i]` is NULL (only
+/// with length 0) or valid for `lens[i]` bytes, for `'a`.
+pub(crate) unsafe fn byte_strings<'a>(
+    count: usize,
+    ptrs: *const *const u8,
+    lens: *const usize,
+    name: &str,
+) -> Result<Vec<&'a [u8]>, Failure> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if ptrs.is_null() {
+        return Err(Failure::null(name));
+    }
+    if lens.is_null() {
+        return Err(Failure::null(&format!("{name}_len")));
+    }
+    // SAFETY: per this function's contract, both arrays hold `count` elements.
+    let (ptrs, lens) = unsafe {
+        (
+            std::slice::from_raw_parts(ptrs, count),
+            std::slice::from_raw_parts(lens, count),
+        )
+    };
+    ptrs.iter()
+        .zip(lens)
+        .enumerate()
+        // SAFETY: per this function's contract.
+        .map(|(i, (&p, &len))| unsafe { bytes(p, len, &format!("{name}[{i}]")) })
+        .collect()
 }
 
 /// A C `void *user_data`, passed back untouched to the C callback it came with. The C side

@@ -5,7 +5,8 @@
 //!
 //! One module per concept: handles and arguments (`args`), the panic boundary (`panic`),
 //! statuses (`status`) and the thread's last error (`error`), then `options`, `client`,
-//! `async_command`, `pipeline`, `transaction`, `reply`, `events`, `health`, `version`.
+//! `async_command`, `pipeline`, `transaction`, `reply`, `events`, `pubsub`, `health`,
+//! `version`.
 //!
 //! The safety contract of every `unsafe extern "C"` function is the header's: pointers are
 //! NULL (reported as `SLOTWISE_STATUS_NULL_ARGUMENT` where not allowed) or valid for what
@@ -42,6 +43,8 @@ mod transaction;
 mod reply;
 
 mod events;
+
+mod pubsub;
 
 mod health;
 

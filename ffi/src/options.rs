@@ -388,6 +388,38 @@ pub unsafe extern "C" fn slotwise_options_set_probe_interval_ms(
     unsafe { set_ms(options, ms, |o| &mut o.probe_interval) }
 }
 
+/// Sets the pub/sub heartbeat (default 5000 ms; 0 turns it off): a pub/sub connection that
+/// received nothing this long is sent a PING, and one that stays silent as long again is
+/// taken for dead (a half-open connection: a NAT or firewall dropped it) and its
+/// subscriptions are made again, with one RESUBSCRIBED item.
+#[no_mangle]
+pub unsafe extern "C" fn slotwise_options_set_pubsub_heartbeat_ms(
+    options: *mut slotwise_options,
+    ms: u64,
+) -> slotwise_status {
+    // SAFETY: header contract.
+    unsafe { set_ms(options, ms, |o| &mut o.pubsub_heartbeat) }
+}
+
+/// Sets how many pub/sub items wait for a callback that fell behind before new messages are
+/// dropped (and counted in one DROPPED item) (default 65536). Must be > 0.
+#[no_mangle]
+pub unsafe extern "C" fn slotwise_options_set_pubsub_queue(
+    options: *mut slotwise_options,
+    items: usize,
+) -> slotwise_status {
+    // SAFETY: header contract.
+    unsafe {
+        with(options, |o| {
+            if items == 0 {
+                return Err(Failure::invalid("pubsub_queue must be > 0"));
+            }
+            o.options.pubsub_queue = items;
+            Ok(())
+        })
+    }
+}
+
 /// Sets how often every sentinel is asked for the master (Sentinel mode; default 250 ms).
 /// Must be > 0.
 #[no_mangle]

@@ -77,6 +77,10 @@ void test_standalone(const char *addr);
 void test_sentinel(const char *sentinels, const char *service, const char *victim, const char *kill_cmd,
                    const char *restart_cmd);
 void test_failover_events(const char *seeds, const char *replica, const char *old_primary);
+/* test_pubsub.c */
+void test_pubsub(slotwise_client *c);
+slotwise_pubsub *test_pubsub_before_failover(slotwise_client *c);
+void test_pubsub_after_failover(slotwise_client *c, slotwise_pubsub *ps);
 /* test_tls.c */
 void test_tls(const char *addr, const char *ca, const char *untrusted_ca, const char *cert, const char *key,
               const char *password, const char *kill_cmd);

@@ -55,6 +55,8 @@ int main(void) {
       test_scripts(c);
       printf("async from %d threads\n", ASYNC_THREADS);
       test_async_threads(c);
+      printf("pub/sub\n");
+      test_pubsub(c);
       printf("health check\n");
       test_health_check(c);
       CHECK_STATUS(slotwise_client_refresh_topology(c), SLOTWISE_STATUS_OK);

@@ -84,6 +84,10 @@ void test_wrong_options(void) {
   CHECK_STATUS(slotwise_options_add_seed(o, bad_utf8, sizeof bad_utf8), SLOTWISE_STATUS_INVALID_UTF8);
   CHECK_STATUS(slotwise_options_set_protocol(o, 4), SLOTWISE_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(slotwise_options_set_read_from(o, 42), SLOTWISE_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(slotwise_options_set_pubsub_queue(o, 0), SLOTWISE_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(slotwise_options_set_pubsub_queue(o, 1000), SLOTWISE_STATUS_OK);
+  CHECK_STATUS(slotwise_options_set_pubsub_heartbeat_ms(o, 0), SLOTWISE_STATUS_OK); /* 0: off */
+  CHECK_STATUS(slotwise_options_set_pubsub_heartbeat_ms(o, 2000), SLOTWISE_STATUS_OK);
   CHECK_STATUS(slotwise_options_set_read_from(o, SLOTWISE_READ_FROM_PREFER_REPLICA), SLOTWISE_STATUS_OK);
   CHECK_STATUS(slotwise_options_add_address_map(o, (const uint8_t *)"a:1", 3, (const uint8_t *)"b", 1),
                SLOTWISE_STATUS_INVALID_ARGUMENT);

@@ -217,6 +217,7 @@ void test_failover_events(const char *seeds, const char *replica, const char *ol
   CHECK_STATUS(slotwise_client_set_event_callback(c, event_cb, &st), SLOTWISE_STATUS_OK);
   uint64_t v0 = 0, v1 = 0;
   CHECK_STATUS(slotwise_client_topology_version(c, &v0), SLOTWISE_STATUS_OK);
+  slotwise_pubsub *ps = test_pubsub_before_failover(c);
 
   char host[64], cmd[256];
   const char *colon = strrchr(replica, ':');
@@ -255,6 +256,7 @@ void test_failover_events(const char *seeds, const char *replica, const char *ol
   /* The client works on through the new primary. */
   CHECK_STATUS(RUN(c, &r, "SET", "fo:after", "ok"), SLOTWISE_STATUS_OK);
   slotwise_reply_free(r);
+  test_pubsub_after_failover(c, ps);
   CHECK_STATUS(slotwise_client_set_event_callback(c, NULL, NULL), SLOTWISE_STATUS_OK);
   pthread_mutex_lock(&st.lock);
   CHECK(st.blocking_ok >= 1);

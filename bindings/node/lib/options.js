@@ -23,6 +23,8 @@ const KNOWN = [
   'protocol',
   'returnBuffers',
   'tls',
+  'pubsubQueue',
+  'pubsubHeartbeat',
 ];
 
 const TLS_KEYS = ['caFile', 'certFile', 'keyFile', 'serverName', 'insecureSkipVerify'];
@@ -146,6 +148,13 @@ function parse(opts, mode) {
         break;
       case 'protocol':
         native.protocol = integer(name, v, 2, 3);
+        break;
+      case 'pubsubQueue':
+        native.pubsubQueue = integer(name, v, 1, 2 ** 30);
+        break;
+      case 'pubsubHeartbeat':
+        // 0 turns the heartbeat off.
+        native.pubsubHeartbeat = v === 0 ? 0 : duration(name, v);
         break;
       case 'readFrom':
         if (typeof v !== 'string') {

@@ -10,7 +10,8 @@
 // The port defaults to 6379 (26379 for sentinels). User and password are percent-decoded;
 // for sentinel URLs they are the data nodes' credentials (sentinelUsername/sentinelPassword go
 // in the query or the options). Query options: requestTimeout, connectTimeout (ms), clientName,
-// protocol, readFrom, returnBuffers, sentinelUsername, sentinelPassword, and for TLS
+// protocol, readFrom, returnBuffers, sentinelUsername, sentinelPassword, pubsubQueue,
+// pubsubHeartbeat (ms), and for TLS
 // tlsCaFile, tlsCertFile, tlsKeyFile, tlsServerName, tlsInsecureSkipVerify. Options passed
 // next to the URL win over the query. IPv6 hosts go in brackets: redis://[::1]:6379.
 
@@ -25,6 +26,8 @@ const QUERY = {
   returnBuffers: flag,
   sentinelUsername: String,
   sentinelPassword: String,
+  pubsubQueue: Number,
+  pubsubHeartbeat: Number,
 };
 
 /** Query names of the `tls` option's fields. */

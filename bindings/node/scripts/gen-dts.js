@@ -87,6 +87,17 @@ export interface Options {
   returnBuffers?: boolean;
   /** TLS to every node and sentinel: true (system CA roots) or the settings. */
   tls?: boolean | TlsOptions;
+  /**
+   * Pub/sub messages held per PubSub for a listener that falls behind, before new ones are
+   * dropped (one 'dropped' event counts them) (65536).
+   */
+  pubsubQueue?: number;
+  /**
+   * A pub/sub connection silent this long is sent a PING; one that stays silent as long again
+   * is taken for dead (a half-open connection) and its subscriptions are made again, with one
+   * 'resubscribed' event (5000; 0 turns it off).
+   */
+  pubsubHeartbeat?: number;
 }
 
 /** TLS settings; the server's certificate is verified unless insecureSkipVerify is set. */

@@ -41,6 +41,9 @@ pub struct NativeOptions {
     pub return_buffers: Option<bool>,
     /// Set (possibly empty) when TLS is on.
     pub tls: Option<NativeTls>,
+    pub pubsub_queue: Option<u32>,
+    /// Milliseconds; 0 turns the heartbeat off.
+    pub pubsub_heartbeat: Option<f64>,
 }
 
 /// `tls: { caFile, certFile, keyFile, serverName, insecureSkipVerify }` (checked in JS).
@@ -83,6 +86,12 @@ pub fn build(
     }
     if let Some(d) = n.connect_timeout {
         o = o.with_connect_timeout(ms(d));
+    }
+    if let Some(q) = n.pubsub_queue {
+        o = o.with_pubsub_queue(q as usize);
+    }
+    if let Some(d) = n.pubsub_heartbeat {
+        o = o.with_pubsub_heartbeat(ms(d));
     }
     o.username = n.username;
     o.password = n.password;

@@ -19,7 +19,11 @@ use napi::{Env, JsValue, Result, Status};
 use napi_derive::napi;
 use slotwise::pubsub::Kind;
 use slotwise::{PubSub, PubSubItem};
+use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
+
+/// Items handed to the JS thread and not yet taken by it.
+const IN_FLIGHT: usize = 256;
 
 use crate::client::Completer;
 use crate::convert::{self, Arg, Ctx, Out, Reply};
@@ -86,9 +90,15 @@ pub fn open(
             .pubsub()
             .map_err(|e| napi::Error::from_reason(e.to_string()))?,
     );
+    // At most IN_FLIGHT items wait in the threadsafe function's (unbounded) queue for the JS
+    // thread: the backlog of a busy JS thread stays in the core's queue, bounded by the
+    // pubsubQueue option, where overflow becomes one 'dropped' event instead of memory.
+    let room = Arc::new(Semaphore::new(IN_FLIGHT));
+    let freed = room.clone();
     let emitter: Emitter = emit
         .build_threadsafe_function::<PubSubItem>()
         .build_callback(move |call| {
+            freed.add_permits(1);
             Ok((
                 name(&call.value),
                 Out {
@@ -101,7 +111,12 @@ pub fn open(
     let ps = inner.clone();
     let pump = slotwise::blocking::runtime()
         .spawn(async move {
-            while let Some(item) = ps.next().await {
+            loop {
+                match room.acquire().await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => break,
+                }
+                let Some(item) = ps.next().await else { break };
                 if emitter.call(item, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
                     break;
                 }

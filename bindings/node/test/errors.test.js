@@ -47,6 +47,9 @@ describe('options', () => {
     [{ db: -1 }, RangeError, /option db must be from 0/],
     [{ protocol: 4 }, RangeError, /option protocol must be from 2 to 3, got 4/],
     [{ returnBuffers: 'yes' }, TypeError, /option returnBuffers must be a boolean/],
+    [{ pubsubQueue: 0 }, RangeError, /option pubsubQueue must be from 1 to 1073741824, got 0/],
+    [{ pubsubQueue: '5' }, TypeError, /option pubsubQueue must be an integer/],
+    [{ pubsubHeartbeat: -1 }, RangeError, /option pubsubHeartbeat must be > 0/],
     [{ requestTimout: 5 }, TypeError, /unknown option 'requestTimout'; known options: requestTimeout, /],
   ];
   for (const [opts, Class, pattern] of cases) {

@@ -50,6 +50,33 @@ describe('pubsub', () => {
     c.close();
   });
 
+  it('a JS thread that falls behind: the pubsubQueue bounds the backlog, one dropped event counts the rest', async () => {
+    const c = await Client.cluster(cluster.info.seeds, { pubsubQueue: 10, pubsubHeartbeat: 0 });
+    const ps = c.pubsub();
+    const got = collect(ps);
+    const dropped = [];
+    ps.on('dropped', (d) => dropped.push(d.count));
+    const ch = k('slow');
+    await ps.subscribe(ch);
+    const node = c.topology().shards[0].primary.address;
+    // redis-cli runs while the JS thread is blocked in execFileSync: 2,000 messages arrive
+    // with nobody taking them. The Lua loop publishes them in one go.
+    redisCli(node, 'EVAL', `for i=1,2000 do redis.call('PUBLISH', ARGV[1], tostring(i)) end`, '0', ch);
+    await waitUntil(() => dropped.length > 0, 5000, "a 'dropped' event");
+    await sleep(300);
+    const msgs = got.filter(([e]) => e === 'message').map(([, , m]) => Number(m));
+    const lost = dropped.reduce((a, b) => a + b, 0);
+    // Kept: what the JS thread's queue holds (256) plus the core's queue (10), at most.
+    assert.ok(msgs.length <= 256 + 10 + 2, `kept ${msgs.length}`);
+    assert.equal(msgs.length + lost, 2000, `received ${msgs.length} + dropped ${lost}`);
+    assert.deepEqual(msgs, [...msgs].sort((a, b) => a - b), 'in order');
+    // The subscription goes on.
+    await c.publish(ch, 'after');
+    await waitUntil(() => got.some(([e, , m]) => e === 'message' && m === 'after'), 5000, 'a message after');
+    ps.close();
+    c.close();
+  });
+
   it('follows a graceful failover: one resubscribed, then every message exactly once', async () => {
     harness('wait-ok', '--dir', cluster.info.dir);
     const nodes = harness('info', '--dir', cluster.info.dir, '--live').nodes;

@@ -44,6 +44,7 @@ const NAMES: &[&str] = &[
     "tls_server_name",
     "tls_insecure_skip_verify",
     "pubsub_queue",
+    "pubsub_heartbeat",
 ];
 
 /// Longest accepted duration option: anything longer is a unit mistake, not a wish.
@@ -103,6 +104,7 @@ pub fn parse(kwargs: Option<&Bound<'_, PyDict>>, cluster: bool) -> PyResult<Pars
             }
             "max_inflight" => o.max_inflight = int(&name, &v, 1, 1 << 24)? as usize,
             "pubsub_queue" => o.pubsub_queue = int(&name, &v, 1, 1 << 30)? as usize,
+            "pubsub_heartbeat" => o.pubsub_heartbeat = seconds(&name, &v, true)?,
             "max_redirects" => o.max_redirects = int(&name, &v, 0, 1000)? as usize,
             "decode_responses" => decode = flag(&name, &v)?,
             "retry_unsafe_writes" => o.retry_unsafe_writes = flag(&name, &v)?,

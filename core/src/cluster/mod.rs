@@ -208,18 +208,25 @@ impl Core {
     }
 
     /// Triggers refreshes (every 200 ms, each still coalesced and spaced by the refresher)
-    /// until the topology changes or `within` passes. For a server that said its slots moved
-    /// without a MOVED to follow (it unsubscribed a sharded channel): the nodes asked right
-    /// after a failover may not have heard of it yet, and nothing else would ask again until
-    /// the periodic refresh (seen: a demoted primary kept taking SPUBLISH as a replica, and
-    /// the client kept the old view for the whole 30 s period).
-    pub(crate) fn refresh_until_changed(self: &Arc<Self>, why: Trigger, within: Duration) {
-        let (weak, from) = (Arc::downgrade(self), self.topology_version());
+    /// until the topology in use satisfies `done` or `within` passes. For a server that said
+    /// its slots moved without a MOVED to follow (it unsubscribed a sharded channel): the
+    /// nodes asked right after a failover may not have heard of it yet, and nothing else would
+    /// ask again until the periodic refresh (seen: a demoted primary kept taking SPUBLISH as a
+    /// replica, and the client kept the old view for the whole 30 s period). `done` rather
+    /// than "the version changed": a refresh that brought some other news (a replica that
+    /// attached late) must not end the wait for the one that matters.
+    pub(crate) fn refresh_until(
+        self: &Arc<Self>,
+        why: Trigger,
+        within: Duration,
+        done: impl Fn(&Topology) -> bool + Send + 'static,
+    ) {
+        let weak = Arc::downgrade(self);
         let end = tokio::time::Instant::now() + within;
         tokio::spawn(async move {
             while tokio::time::Instant::now() < end {
                 let Some(core) = weak.upgrade() else { return };
-                if core.topology_version() != from || core.check_open().is_err() {
+                if done(&core.topology()) || core.check_open().is_err() {
                     return;
                 }
                 core.trigger_refresh(why);

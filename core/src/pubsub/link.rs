@@ -59,6 +59,8 @@ struct Shared {
     restoring: HashSet<Key>,
     restored: Vec<Key>,
     interrupted_at: Option<Instant>,
+    /// When the reader last got bytes from the server.
+    heard: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -70,6 +72,9 @@ pub(crate) struct Link {
     reader: JoinHandle<()>,
     write_timeout: Duration,
     inbox: Arc<Inbox>,
+    opened: Instant,
+    /// The heartbeat's PING waiting for the server to say anything.
+    ping_sent: Option<Instant>,
 }
 
 impl Link {
@@ -102,7 +107,35 @@ impl Link {
             reader,
             write_timeout,
             inbox,
+            opened: Instant::now(),
+            ping_sent: None,
         }
+    }
+
+    /// The heartbeat, called every supervisor tick: a PING after `every` of silence, and
+    /// `Err` when the server then said nothing for `every` more (the connection is dead
+    /// without having been closed). Any bytes count as an answer: messages prove the
+    /// connection as well as a PONG does.
+    pub async fn heartbeat(&mut self, every: Duration) -> Result<()> {
+        let heard = self.lock().heard.unwrap_or(self.opened);
+        if let Some(sent) = self.ping_sent {
+            if heard >= sent {
+                self.ping_sent = None;
+            } else if sent.elapsed() >= every {
+                return Err(lost(
+                    &self.addr,
+                    &format!("no answer to PING in {every:?} (a half-open connection)"),
+                ));
+            } else {
+                return Ok(());
+            }
+        }
+        if heard.elapsed() >= every {
+            let sent = Instant::now();
+            self.send(&[Bytes::from_static(b"PING")]).await?;
+            self.ping_sent = Some(sent);
+        }
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -184,7 +217,7 @@ async fn read(
         }
         match r.read_buf(&mut buf).await {
             Ok(0) => break "closed by the server".to_owned(),
-            Ok(_) => {}
+            Ok(_) => shared.lock().unwrap_or_else(|p| p.into_inner()).heard = Some(Instant::now()),
             Err(e) => break format!("read failed: {e}"),
         }
         if buf.capacity() - buf.len() < 4096 {

@@ -8,7 +8,10 @@
 //! where it now belongs, and the application receives one [`PubSubItem::Resubscribed`] per
 //! interruption (messages published meanwhile may be missed), never an error per retry.
 //! A subscription is always dropped from its old connection before it is made on a new one,
-//! so no message is delivered twice.
+//! so two connections never double each other. Across an interruption a message can still
+//! come twice: Redis delivers a PUBLISH on the node that takes it and relays it to the others
+//! over the cluster bus, so one taken by the node a subscription just left may reach the node
+//! it moved to afterwards (once before, once after the `Resubscribed` item).
 
 mod inbox;
 mod link;

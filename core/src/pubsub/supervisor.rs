@@ -29,7 +29,7 @@ use crate::topology::{Addr, NodeHealth, Topology};
 const TICK: Duration = Duration::from_millis(250);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
-const AVOID: Duration = Duration::from_secs(1);
+const AVOID: Duration = Duration::from_secs(3);
 
 /// One subscription the application holds.
 #[derive(Debug)]
@@ -86,9 +86,13 @@ struct Supervisor {
     /// Slot owners learned from MOVED replies, until the topology agrees.
     moved: HashMap<u16, Addr>,
     /// Sharded channels the server unsubscribed (its slot left the node, or the node was
-    /// demoted): not subscribed there again until the topology changes or `AVOID` passes (a
-    /// demoted primary accepts SSUBSCRIBE as a replica, and would be left a moment later).
-    avoid: HashMap<Key, (Addr, u64, Instant)>,
+    /// demoted): not subscribed there again while the topology still names that node, until
+    /// `AVOID` passes (a demoted primary accepts SSUBSCRIBE as a replica, and would be left a
+    /// moment later). Not "until the topology changes": a refresh that brings other news
+    /// (a replica that attached late) while the nodes asked have not yet heard of the
+    /// failover sent the subscription back to the demoted node, and moving it a second time
+    /// delivered the SPUBLISHes in flight on the cluster bus twice (seen under load).
+    avoid: HashMap<Key, (Addr, Instant)>,
     /// Per address: no new connection before this instant, and the failures in a row.
     backoff: HashMap<Addr, (Instant, u32)>,
     next_id: LinkId,
@@ -126,7 +130,10 @@ impl Supervisor {
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tick.tick() => true,
+                _ = tick.tick() => {
+                    self.heartbeat().await;
+                    true
+                }
             };
             if self.inbox.is_closed() {
                 break;
@@ -235,15 +242,20 @@ impl Supervisor {
                 if self.subs.get(&key).is_some_and(|s| s.link == Some(id)) {
                     tracing::info!(channel = ?key.1, "server unsubscribed a channel: moving it");
                     if let Some(l) = self.links.get(&id) {
-                        let version = self.core.topology_version();
-                        self.avoid.insert(
-                            key.clone(),
-                            (l.addr.clone(), version, Instant::now() + AVOID),
+                        self.avoid
+                            .insert(key.clone(), (l.addr.clone(), Instant::now() + AVOID));
+                        // Until our view, too, has the channel's slot served elsewhere.
+                        let (from, slot) = (l.addr.clone(), crate::slot::key_slot(&key.1));
+                        self.core.refresh_until(
+                            Trigger::Moved,
+                            Duration::from_secs(10),
+                            move |t: &Topology| {
+                                t.shard_for_slot(slot)
+                                    .is_some_and(|s| s.primary.addr != from)
+                            },
                         );
                     }
                     self.unlink(&key);
-                    self.core
-                        .refresh_until_changed(Trigger::Moved, Duration::from_secs(5));
                 }
             }
             Control::Error(id, msg) => self.on_error(id, &msg),
@@ -369,6 +381,24 @@ impl Supervisor {
     }
 
     /// A link ended: its subscriptions wait for a new one.
+    /// Pings silent connections and drops the ones that stay silent (see
+    /// [`crate::Options::pubsub_heartbeat`]); their subscriptions are made again elsewhere.
+    async fn heartbeat(&mut self) {
+        let every = self.core.options.pubsub_heartbeat;
+        if every.is_zero() {
+            return;
+        }
+        let mut dead = Vec::new();
+        for (id, link) in &mut self.links {
+            if let Err(e) = link.heartbeat(every).await {
+                dead.push((*id, e));
+            }
+        }
+        for (id, e) in dead {
+            self.lose(id, &e);
+        }
+    }
+
     fn lose(&mut self, id: LinkId, e: &Error) {
         let Some(link) = self.links.remove(&id) else {
             return;
@@ -417,9 +447,10 @@ impl Supervisor {
                 .get(&slot)
                 .cloned()
                 .or_else(|| topo.shard_for_slot(slot).map(|s| s.primary.addr.clone()))?;
-            let avoided = self.avoid.get(key).is_some_and(|(a, version, until)| {
-                *a == want && *version == self.core.topology_version() && Instant::now() < *until
-            });
+            let avoided = self
+                .avoid
+                .get(key)
+                .is_some_and(|(a, until)| *a == want && Instant::now() < *until);
             return (!avoided).then_some(want);
         }
         if self.core.mode != Mode::Cluster {
@@ -459,9 +490,8 @@ impl Supervisor {
         let topo = self.core.topology();
         self.moved
             .retain(|slot, a| topo.shard_for_slot(*slot).map(|s| &s.primary.addr) != Some(a));
-        let (version, now) = (self.core.topology_version(), Instant::now());
-        self.avoid
-            .retain(|_, (_, v, until)| *v == version && now < *until);
+        let now = Instant::now();
+        self.avoid.retain(|_, (_, until)| now < *until);
         // 1. Off the wrong nodes.
         let mut wrong = Vec::new();
         for (key, s) in &self.subs {

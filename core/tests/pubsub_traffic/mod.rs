@@ -24,8 +24,24 @@ pub struct Published {
     pub start: Instant,
     pub end: Instant,
     pub ok: bool,
+    /// The reply of an acknowledged publish: how many subscribers the node that took it
+    /// delivered the message to itself (in a cluster, PUBLISH reaches the other nodes' over
+    /// the cluster bus and counts only local subscribers).
+    pub receivers: Option<i64>,
     /// The error of a failed publish.
     pub error: Option<String>,
+}
+
+impl Published {
+    /// A classic publish the node that took it had to relay over the cluster bus to reach
+    /// our subscription (it delivered to no subscriber of its own).
+    pub fn relayed(&self) -> bool {
+        !self.sharded && self.receivers == Some(0)
+    }
+}
+
+fn in_window(t: Instant, (from, to): (Instant, Instant)) -> bool {
+    t >= from && t <= to
 }
 
 pub struct Traffic {
@@ -86,6 +102,10 @@ impl Traffic {
                         start,
                         end: Instant::now(),
                         ok: r.is_ok(),
+                        receivers: match &r {
+                            Ok(slotwise::Value::Int(n)) => Some(*n),
+                            _ => None,
+                        },
                         error: r.err().map(|e| e.to_string()),
                     });
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -198,24 +218,47 @@ impl Outcome {
             .max()
     }
 
-    /// Panics when any message arrived twice through one subscription, a `Dropped` item came,
-    /// or a kind saw more than one `Resubscribed`.
+    /// Panics when a message arrived twice (but see below), a `Dropped` item came, or a kind
+    /// saw more than one `Resubscribed`.
+    ///
+    /// A message may arrive a second time only across a `Resubscribed` of its kind: Redis
+    /// delivers a PUBLISH (SPUBLISH) on the node that takes it and relays it to the others
+    /// over the cluster bus, so one taken by the node our subscription just left may still be
+    /// on its way to the node we moved to, and reach us from both. A client that delivered
+    /// twice by itself (two live connections for one subscription) would show copies that do
+    /// not straddle a resubscription.
     pub fn assert_no_duplicates(&self) {
-        let mut seen: HashMap<(Kind, u64), usize> = HashMap::new();
-        for (_, i) in &self.received {
+        let mut seen: HashMap<(Kind, u64), Vec<Instant>> = HashMap::new();
+        for (at, i) in &self.received {
             match i {
                 PubSubItem::Message { kind, payload, .. } => {
-                    *seen.entry((*kind, num(payload))).or_default() += 1
+                    seen.entry((*kind, num(payload))).or_default().push(*at)
                 }
                 PubSubItem::Dropped { count } => panic!("{count} messages dropped"),
                 _ => {}
             }
         }
-        let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        let mut straddling = Vec::new();
+        let mut wrong = Vec::new();
+        for ((kind, n), times) in seen.iter().filter(|(_, t)| t.len() > 1) {
+            let across = times.len() == 2
+                && self
+                    .resubscribed(*kind)
+                    .iter()
+                    .any(|r| times[0] <= *r && *r <= times[1]);
+            if across {
+                straddling.push((*kind, *n));
+            } else {
+                wrong.push(((*kind, *n), times.len()));
+            }
+        }
         assert!(
-            twice.is_empty(),
-            "messages received more than once: {twice:?}"
+            wrong.is_empty(),
+            "messages received more than once, not across a resubscription: {wrong:?}"
         );
+        if !straddling.is_empty() {
+            eprintln!("received again across a resubscription (relayed over the cluster bus while the subscription moved): {straddling:?}");
+        }
         for kind in [Kind::Channel, Kind::Pattern, Kind::Sharded] {
             let n = self.resubscribed(kind).len();
             assert!(
@@ -228,7 +271,23 @@ impl Outcome {
     /// Every acknowledged publish that started after `kind`'s recovery (its `Resubscribed`
     /// item, or `since` when it was never interrupted) arrived exactly once. Returns how many
     /// were checked.
-    pub fn assert_exactly_once_after_recovery(&self, kind: Kind, since: Instant) -> usize {
+    ///
+    /// Except some classic publishes that the node taking them had to relay over the cluster
+    /// bus (it counted no subscriber of its own: [`Published::relayed`]). Redis relays them
+    /// at most once: a bus link that is being re-established (a loaded machine stalls a
+    /// node's PONG past half the node timeout, and the link is dropped) or a node the others
+    /// already forgot drops them, and no client can deliver what never reached its
+    /// connection. The client cannot tell a relayed message from a direct one (same
+    /// connection, same frames), so a client that lost messages would lose direct ones too:
+    /// every direct one must arrive exactly once. Relayed ones may be missing only within
+    /// `relay_excused` (a node leaving: from the moment the others forget it until it dies) or
+    /// 1 in 50 elsewhere; duplicates never.
+    pub fn assert_exactly_once_after_recovery(
+        &self,
+        kind: Kind,
+        since: Instant,
+        relay_excused: Option<(Instant, Instant)>,
+    ) -> usize {
         let from = self
             .resubscribed(kind)
             .into_iter()
@@ -249,24 +308,58 @@ impl Outcome {
                 m
             });
         let sharded = kind == Kind::Sharded;
-        let due: Vec<u64> = self
+        let due: Vec<&Published> = self
             .published
             .iter()
             .filter(|p| p.sharded == sharded && p.ok && p.start > from)
-            .map(|p| p.seq)
             .collect();
-        let missing: Vec<u64> = due
+        let describe = |p: &Published| {
+            format!(
+                "#{} (received {}x, started {:?} after the check's start, took {:?}, node's own receivers {:?})",
+                p.seq,
+                got.get(&p.seq).copied().unwrap_or(0),
+                p.start.saturating_duration_since(from),
+                p.end.duration_since(p.start),
+                p.receivers
+            )
+        };
+        let wrong: Vec<&Published> = due
             .iter()
             .copied()
-            .filter(|s| got.get(s) != Some(&1))
+            .filter(|p| got.get(&p.seq) != Some(&1))
+            .collect();
+        let excused = |p: &Published| {
+            p.relayed()
+                && !got.contains_key(&p.seq)
+                && relay_excused.is_some_and(|w| in_window(p.start, w))
+        };
+        let relayed = due.iter().filter(|p| p.relayed()).count();
+        let lost_relays: Vec<String> = wrong
+            .iter()
+            .filter(|p| p.relayed() && !got.contains_key(&p.seq) && !excused(p))
+            .map(|p| describe(p))
+            .collect();
+        let not_excused: Vec<String> = wrong
+            .iter()
+            .filter(|p| !p.relayed() || got.contains_key(&p.seq))
+            .map(|p| describe(p))
             .collect();
         assert!(
-            missing.is_empty(),
-            "{kind:?}: {} of {} messages published after the recovery not received exactly once: {:?}",
-            missing.len(),
+            not_excused.is_empty(),
+            "{kind:?}: {} of {} messages published after the recovery not received exactly once: {:#?}",
+            not_excused.len(),
             due.len(),
-            &missing[..missing.len().min(20)]
+            &not_excused[..not_excused.len().min(20)]
         );
+        assert!(
+            lost_relays.len() <= relayed.div_ceil(50),
+            "{kind:?}: {} of {relayed} messages relayed over the cluster bus never arrived: {:#?}",
+            lost_relays.len(),
+            &lost_relays[..lost_relays.len().min(20)]
+        );
+        if !lost_relays.is_empty() {
+            eprintln!("{kind:?}: relayed over the cluster bus and never arrived (Redis drops such relays on a link being re-established): {lost_relays:#?}");
+        }
         assert!(
             due.len() > 20,
             "{kind:?}: too few messages after the recovery: {}",

@@ -136,7 +136,9 @@ class Client(_Base):
     ``topology_query_timeout``; Sentinel: ``sentinel_username``, ``sentinel_password``,
     ``sentinel_poll_interval``, ``sentinel_subscribe``, ``failover_fence_timeout``; Pub/Sub:
     ``pubsub_queue`` (messages held per ``pubsub()`` before new ones are dropped, default
-    65536). Callables run on the client's background threads.
+    65536), ``pubsub_heartbeat`` (seconds: a pub/sub connection silent this long is sent a
+    PING, one silent as long again is taken for dead and its subscriptions are made again;
+    default 5, 0 turns it off). Callables run on the client's background threads.
     """
 
     __slots__ = ()

@@ -47,6 +47,7 @@ _QUERY: Dict[str, Callable[[str], Any]] = {
     "protocol": int,
     "max_inflight": int,
     "pubsub_queue": int,
+    "pubsub_heartbeat": float,
     "max_redirects": int,
     "decode_responses": _flag,
     "read_from": str,
