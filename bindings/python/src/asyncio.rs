@@ -3,22 +3,25 @@
 //! share one set of threads and a forked child gets a fresh runtime; cancelling the asyncio
 //! future aborts the Rust one.
 //!
-//! Completions are batched: a finished future queues its result for one completion thread,
-//! which takes everything queued, converts it under one GIL acquisition (through
-//! [`gate::with_python`], never on a core worker) and hands each loop its share with one
-//! `call_soon_threadsafe`. One GIL acquisition, one loop wake-up and no thread hand-off per
-//! request: with many requests in flight (the asyncio case) they complete in groups.
+//! Completion without any foreign thread touching Python: each event loop has a [`LoopWaker`]
+//! (a socket pair whose read end the loop watches with `add_reader`, and a queue). A finished
+//! future pushes its result on the queue and, when the queue was empty, writes one byte; the
+//! loop wakes on
+//! its own thread, with the GIL it already holds, and settles everything queued. Per request:
+//! no thread hand-off, no GIL acquisition from a core thread (so nothing for the interpreter's
+//! exit to race with), and one loop wake-up for as many results as finished meanwhile.
 
 use std::future::Future;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Mutex;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
 
+use pyo3::exceptions::PyOSError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyList;
 use tokio::task::AbortHandle;
-
-use crate::gate;
 
 /// What a future hands back: a conversion run with the GIL held, on completion.
 pub struct Deferred(Box<dyn Convert>);
@@ -33,19 +36,9 @@ impl Deferred {
     }
 }
 
-/// One finished future: its loop, the asyncio future, the result to convert.
-struct Done {
-    event_loop: Py<PyAny>,
-    fut: Py<PyAny>,
-    out: Deferred,
-}
-
-/// The completion thread's queue, per process (a forked child starts its own thread).
-static QUEUE: Mutex<Option<(u32, Sender<Done>)>> = Mutex::new(None);
-
-/// `asyncio.get_running_loop` and `slotwise._aio.settle_many`, looked up once.
+/// `asyncio.get_running_loop` and `slotwise._aio.waker`, looked up once.
 static GET_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static SETTLE_MANY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static WAKER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn cached<'py>(
     py: Python<'py>,
@@ -57,98 +50,112 @@ fn cached<'py>(
         .map(|f| f.bind(py))
 }
 
+/// Results waiting for one loop, and the socket pair that wakes it.
+struct Shared {
+    done: Mutex<Vec<(Py<PyAny>, Deferred)>>,
+    /// Written (one byte) by a completion that found the queue empty.
+    wake: UnixStream,
+    /// Watched by the loop; drained by [`LoopWaker::drain`].
+    watched: UnixStream,
+}
+
+impl Shared {
+    /// Queues one result; wakes the loop when nothing was queued (a loop already woken
+    /// takes this one too). No GIL needed.
+    fn push(&self, fut: Py<PyAny>, out: Deferred) {
+        let was_empty = {
+            let mut q = self.done.lock().unwrap_or_else(|p| p.into_inner());
+            q.push((fut, out));
+            q.len() == 1
+        };
+        if was_empty {
+            // Non-blocking: a full buffer (WouldBlock) still leaves the read end readable,
+            // which is all that is needed.
+            let _ = (&self.wake).write(&[1]);
+        }
+    }
+}
+
+/// One event loop's completion queue (see the module doc); made by `slotwise._aio.waker`,
+/// which registers [`LoopWaker::drain`] with `loop.add_reader(waker.fileno(), ...)`.
+#[pyclass(frozen)]
+pub struct LoopWaker(Arc<Shared>);
+
+impl std::fmt::Debug for LoopWaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LoopWaker")
+            .field(&self.0.watched.as_raw_fd())
+            .finish()
+    }
+}
+
+#[pymethods]
+impl LoopWaker {
+    #[new]
+    fn new() -> PyResult<Self> {
+        let pair = UnixStream::pair().and_then(|(wake, watched)| {
+            wake.set_nonblocking(true)?;
+            watched.set_nonblocking(true)?;
+            Ok((wake, watched))
+        });
+        let (wake, watched) = pair
+            .map_err(|e| PyOSError::new_err(format!("socket pair for the asyncio bridge: {e}")))?;
+        Ok(LoopWaker(Arc::new(Shared {
+            done: Mutex::new(Vec::new()),
+            wake,
+            watched,
+        })))
+    }
+
+    fn fileno(&self) -> i32 {
+        self.0.watched.as_raw_fd()
+    }
+
+    /// The loop's reader callback: empties the socket and settles every queued future (one
+    /// cancelled meanwhile is left alone).
+    fn drain(&self, py: Python<'_>) {
+        let mut buf = [0u8; 256];
+        while matches!((&self.0.watched).read(&mut buf), Ok(n) if n == buf.len()) {}
+        let batch = std::mem::take(&mut *self.0.done.lock().unwrap_or_else(|p| p.into_inner()));
+        for (fut, out) in batch {
+            let fut = fut.bind(py);
+            if fut
+                .call_method0(intern!(py, "done"))
+                .and_then(|d| d.is_truthy())
+                .unwrap_or(true)
+            {
+                continue;
+            }
+            let set = match (out.0)(py) {
+                Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,)),
+                Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
+            };
+            if let Err(e) = set {
+                e.print(py);
+            }
+        }
+    }
+}
+
 /// An asyncio future for `fut`, bound to the running event loop.
 pub fn future<'py, F>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = Deferred> + Send + 'static,
 {
     let event_loop = cached(py, &GET_LOOP, "asyncio", "get_running_loop")?.call0()?;
-    let py_fut = event_loop.call_method0("create_future")?;
-    let queue = sender()?;
-    let (loop_ref, fut_ref) = (event_loop.unbind(), py_fut.clone().unbind());
+    let waker = cached(py, &WAKER, "slotwise._aio", "waker")?.call1((&event_loop,))?;
+    let shared = waker.cast::<LoopWaker>()?.get().0.clone();
+    let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
+    let fut_ref = py_fut.clone().unbind();
     let task = slotwise::blocking::runtime().spawn(async move {
         let out = fut.await;
-        // The completion thread is gone only when the process is exiting: nobody waits.
-        let _ = queue.send(Done {
-            event_loop: loop_ref,
-            fut: fut_ref,
-            out,
-        });
+        shared.push(fut_ref, out);
     });
-    py_fut.call_method1("add_done_callback", (Canceller(task.abort_handle()),))?;
+    py_fut.call_method1(
+        intern!(py, "add_done_callback"),
+        (Canceller(task.abort_handle()),),
+    )?;
     Ok(py_fut)
-}
-
-/// This process's completion queue, starting its thread on first use.
-fn sender() -> PyResult<Sender<Done>> {
-    let mut q = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
-    let pid = std::process::id();
-    if let Some((owner, tx)) = q.as_ref() {
-        if *owner == pid {
-            return Ok(tx.clone());
-        }
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("slotwise-asyncio".into())
-        .spawn(move || complete_all(rx))
-        .map_err(|e| {
-            pyo3::exceptions::PyRuntimeError::new_err(format!(
-                "cannot start the asyncio completion thread: {e}"
-            ))
-        })?;
-    *q = Some((pid, tx.clone()));
-    Ok(tx)
-}
-
-/// The completion thread: waits for one result, takes every other one queued meanwhile, and
-/// completes them together.
-fn complete_all(rx: Receiver<Done>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        batch.extend(rx.try_iter().take(4096));
-        // `None`: the interpreter is exiting and no one waits for these.
-        gate::with_python(|py| complete(py, batch));
-    }
-}
-
-/// Converts each result and schedules each loop's share into its futures; a future already
-/// cancelled, or a loop already closed, has no one waiting, so its result is dropped.
-fn complete(py: Python<'_>, batch: Vec<Done>) {
-    let settle = match cached(py, &SETTLE_MANY, "slotwise._aio", "settle_many") {
-        Ok(f) => f.clone(),
-        Err(e) => return e.print(py),
-    };
-    // Usually one loop; kept in first-seen order.
-    let mut per_loop: Vec<(Py<PyAny>, Bound<'_, PyList>)> = Vec::new();
-    for d in batch {
-        let (ok, value) = match (d.out.0)(py) {
-            Ok(v) => (true, v),
-            Err(e) => (false, e.into_value(py).into_any()),
-        };
-        let item = (d.fut, ok, value);
-        let list = match per_loop
-            .iter()
-            .position(|(l, _)| l.as_ptr() == d.event_loop.as_ptr())
-        {
-            Some(i) => &per_loop[i].1,
-            None => {
-                per_loop.push((d.event_loop, PyList::empty(py)));
-                &per_loop[per_loop.len() - 1].1
-            }
-        };
-        if let Err(e) = list.append(item) {
-            e.print(py);
-        }
-    }
-    for (event_loop, items) in per_loop {
-        if let Err(e) = event_loop.call_method1(py, "call_soon_threadsafe", (&settle, items)) {
-            // A closed loop: nobody waits for these.
-            if !e.is_instance_of::<pyo3::exceptions::PyRuntimeError>(py) {
-                e.print(py);
-            }
-        }
-    }
 }
 
 /// `add_done_callback` target: aborts the Rust future when the asyncio one is cancelled.

@@ -30,6 +30,7 @@ fn _slotwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(url::parse_url, m)?)?;
     m.add_function(wrap_pyfunction!(gate::at_exit, m)?)?;
     m.add_class::<pubsub::NativePubSub>()?;
+    m.add_class::<asyncio::LoopWaker>()?;
     logging::install(m.py());
     Ok(())
 }

@@ -116,7 +116,9 @@ def test_graceful_failover_during_workload_loses_nothing(cluster: Dict[str, Any]
         progress(w, 2000, 20)
         # The client follows: the promoted node is a primary in its topology.
         w.client.refresh_topology()
-        primaries = {s["primary"]["address"] for s in w.client.topology()["shards"]}
+        # Shards that serve slots: right after a failover CLUSTER SHARDS may still list the
+        # old primary as the primary of an empty shard, which the client never routes to.
+        primaries = {s["primary"]["address"] for s in w.client.topology()["shards"] if s["slots"]}
         assert addr(replica) in primaries and addr(old_primary) not in primaries
     assert w.failures == [], w.failures[:5]
     assert w.ok > 2500

@@ -14,6 +14,7 @@ __all__ = [
     "ExecAbortError",
     "InvalidArgumentError",
     "LoadingError",
+    "LoopWaker",
     "MasterDownError",
     "NativeClient",
     "NativePubSub",
@@ -126,6 +127,14 @@ class NativeTransaction:
     def execute(self, cmds: List[Tuple[Any, ...]]) -> Optional[List[Any]]: ...
     def execute_async(self, cmds: List[Tuple[Any, ...]]) -> Awaitable[Optional[List[Any]]]: ...
     def reset(self) -> None: ...
+
+@final
+class LoopWaker:
+    """One event loop's completion queue and wake-up socket (see _aio.py)."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> None: ...
 
 @final
 class NativePubSub:
