@@ -8,7 +8,7 @@ example) so its peak RSS is its own. ROUNDS short rounds, the order of clients r
 round; medians reported with the spread, each figure also as a ratio to the best peer in its row.
 Results: bench/results/throughput.{json,md} and the README section between the bench markers.
 
-    make bench                 # ~8 min on 2 cores (156 runs of 1.5 s plus start-up)
+    make bench                 # 7 min on 2 cores (156 runs of 1.5 s plus start-up)
     QUICK=1 make bench         # one 1 s round, 100 B only (~1.3 min)
     BENCH_ONLY=python make bench      # rust, python-sync, python-async, node (comma list)
     BENCH_ROUNDS=5 BENCH_SECONDS=3 make bench
