@@ -7,6 +7,7 @@ use std::ffi::c_void;
 use slotwise::{Addr, Cmd};
 
 use crate::error::Failure;
+use crate::panic::call;
 use crate::status::slotwise_status;
 
 /// An opaque C type and the Rust type behind its pointers (the rustls-ffi "castable" idea):
@@ -70,6 +71,55 @@ pub(crate) unsafe fn out<'a, T>(p: *mut T, name: &str, empty: T) -> Result<Out<'
     let r = unsafe { p.as_mut() }.ok_or_else(|| Failure::null(name))?;
     *r = empty;
     Ok(Out(r))
+}
+
+/// An accessor of a byte field of the handle behind `h` (named `name` in errors): resets and
+/// checks the out-params, then points `*ptr`/`*len` at the bytes `field` lends (valid as long
+/// as the handle), or fails with `field`'s error.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `ptr` and `len` are NULL or valid for writes.
+pub(crate) unsafe fn lend_bytes<H: Handle>(
+    h: *const H,
+    name: &str,
+    ptr: *mut *const u8,
+    len: *mut usize,
+    field: impl for<'a> FnOnce(&'a H::Inner) -> Result<&'a [u8], Failure>,
+) -> slotwise_status {
+    call(|| {
+        // SAFETY: per this function's contract.
+        let (ptr, len, inner) = unsafe {
+            (
+                out(ptr, "ptr", std::ptr::null())?,
+                out(len, "len", 0)?,
+                get(h, name)?,
+            )
+        };
+        let b = field(inner)?;
+        ptr.write(b.as_ptr());
+        len.write(b.len());
+        Ok(())
+    })
+}
+
+/// An accessor of a value field of the handle behind `h`: resets `*dst` to `empty`, then
+/// writes what `field` gives, or fails with its error.
+///
+/// # Safety
+/// As [`lend_bytes`]; `dst` is NULL or valid for writes.
+pub(crate) unsafe fn copy_value<H: Handle, T: Copy>(
+    h: *const H,
+    name: &str,
+    dst: *mut T,
+    empty: T,
+    field: impl FnOnce(&H::Inner) -> Result<T, Failure>,
+) -> slotwise_status {
+    call(|| {
+        // SAFETY: per this function's contract.
+        let (dst, inner) = unsafe { (out(dst, "out", empty)?, get(h, name)?) };
+        dst.write(field(inner)?);
+        Ok(())
+    })
 }
 
 /// A (pointer, length) byte argument; NULL is accepted when `len` is 0.

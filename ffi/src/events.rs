@@ -258,15 +258,6 @@ pub unsafe extern "C" fn slotwise_client_set_event_callback(
     })
 }
 
-/// Borrows the event behind `event`.
-///
-/// # Safety
-/// `event` is NULL or the event of the running callback.
-unsafe fn get<'a>(event: *const slotwise_event) -> Result<&'a EventInner, Failure> {
-    // SAFETY: per this function's contract.
-    unsafe { args::get(event, "event") }
-}
-
 fn missing(e: &EventInner, what: &str) -> Failure {
     Failure::new(
         slotwise_status::WrongType,
@@ -280,17 +271,12 @@ pub unsafe extern "C" fn slotwise_event_get_type(
     event: *const slotwise_event,
     out: *mut slotwise_event_type,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: header contract.
-        let (out, e) = unsafe {
-            (
-                args::out(out, "out", slotwise_event_type::Unknown)?,
-                get(event)?,
-            )
-        };
-        out.write(e.kind);
-        Ok(())
-    })
+    // SAFETY: header contract.
+    unsafe {
+        args::copy_value(event, "event", out, slotwise_event_type::Unknown, |e| {
+            Ok(e.kind)
+        })
+    }
 }
 
 /// Points `*ptr`/`*len` at one of the event's byte strings (valid during the callback).
@@ -301,20 +287,15 @@ unsafe fn text_field(
     what: &str,
     field: impl FnOnce(&EventInner) -> &Option<String>,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: the caller's (C's) contract.
-        let (ptr, len, e) = unsafe {
-            (
-                args::out(ptr, "ptr", std::ptr::null())?,
-                args::out(len, "len", 0)?,
-                get(event)?,
-            )
-        };
-        let s = field(e).as_deref().ok_or_else(|| missing(e, what))?;
-        ptr.write(s.as_ptr());
-        len.write(s.len());
-        Ok(())
-    })
+    // SAFETY: the caller's (C's) contract.
+    unsafe {
+        args::lend_bytes(event, "event", ptr, len, |e| {
+            field(e)
+                .as_deref()
+                .map(str::as_bytes)
+                .ok_or_else(|| missing(e, what))
+        })
+    }
 }
 
 /// The node's address (`host:port` bytes, not NUL-terminated) for NODE_FAILED,
@@ -359,12 +340,12 @@ unsafe fn number_field<T: Copy>(
     what: &str,
     field: impl FnOnce(&EventInner) -> Option<T>,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: the caller's (C's) contract.
-        let (out, e) = unsafe { (args::out(out, "out", empty)?, get(event)?) };
-        out.write(field(e).ok_or_else(|| missing(e, what))?);
-        Ok(())
-    })
+    // SAFETY: the caller's (C's) contract.
+    unsafe {
+        args::copy_value(event, "event", out, empty, |e| {
+            field(e).ok_or_else(|| missing(e, what))
+        })
+    }
 }
 
 /// For NODE_FAILED: true when the failure was a refusal, reset or unresolvable name rather

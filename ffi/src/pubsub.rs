@@ -416,17 +416,12 @@ pub unsafe extern "C" fn slotwise_pubsub_item_get_type(
     it: *const slotwise_pubsub_item,
     out: *mut slotwise_pubsub_item_type,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: header contract.
-        let (out, i) = unsafe {
-            (
-                args::out(out, "out", slotwise_pubsub_item_type::Unknown)?,
-                item(it)?,
-            )
-        };
-        out.write(i.ty);
-        Ok(())
-    })
+    // SAFETY: header contract.
+    unsafe {
+        args::copy_value(it, "item", out, slotwise_pubsub_item_type::Unknown, |i| {
+            Ok(i.ty)
+        })
+    }
 }
 
 /// The subscription kind, for MESSAGE (the subscription it came through), SUBSCRIBED and
@@ -436,17 +431,12 @@ pub unsafe extern "C" fn slotwise_pubsub_item_get_kind(
     it: *const slotwise_pubsub_item,
     out: *mut slotwise_pubsub_kind,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: header contract.
-        let (out, i) = unsafe {
-            (
-                args::out(out, "out", slotwise_pubsub_kind::Channel)?,
-                item(it)?,
-            )
-        };
-        out.write(i.kind.ok_or_else(|| missing(i, "kind"))?);
-        Ok(())
-    })
+    // SAFETY: header contract.
+    unsafe {
+        args::copy_value(it, "item", out, slotwise_pubsub_kind::Channel, |i| {
+            i.kind.ok_or_else(|| missing(i, "kind"))
+        })
+    }
 }
 
 /// Points `*ptr`/`*len` at one of the item's byte strings (valid during the callback).
@@ -457,20 +447,12 @@ unsafe fn bytes_field(
     what: &str,
     field: impl FnOnce(&ItemInner) -> &Option<Bytes>,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: the caller's (C's) contract.
-        let (ptr, len, i) = unsafe {
-            (
-                args::out(ptr, "ptr", std::ptr::null())?,
-                args::out(len, "len", 0)?,
-                item(it)?,
-            )
-        };
-        let b = field(i).as_ref().ok_or_else(|| missing(i, what))?;
-        ptr.write(b.as_ptr());
-        len.write(b.len());
-        Ok(())
-    })
+    // SAFETY: the caller's (C's) contract.
+    unsafe {
+        args::lend_bytes(it, "item", ptr, len, |i| {
+            field(i).as_deref().ok_or_else(|| missing(i, what))
+        })
+    }
 }
 
 /// The channel (bytes, not NUL-terminated): where a MESSAGE was published; the channel or
@@ -514,12 +496,12 @@ unsafe fn number_field(
     what: &str,
     field: impl FnOnce(&ItemInner) -> Option<u64>,
 ) -> slotwise_status {
-    call(|| {
-        // SAFETY: the caller's (C's) contract.
-        let (out, i) = unsafe { (args::out(out, "out", 0)?, item(it)?) };
-        out.write(field(i).ok_or_else(|| missing(i, what))?);
-        Ok(())
-    })
+    // SAFETY: the caller's (C's) contract.
+    unsafe {
+        args::copy_value(it, "item", out, 0, |i| {
+            field(i).ok_or_else(|| missing(i, what))
+        })
+    }
 }
 
 /// SUBSCRIBED and UNSUBSCRIBED: subscriptions the pub/sub holds now; RESUBSCRIBED: how many

@@ -44,6 +44,31 @@ const PROBE_TTL_MS: u64 = 10_000;
 
 impl Core {
     pub(crate) async fn health_check(&self, deadline: Instant) -> HealthReport {
+        let (version, report) = (self.topology_version(), self.probe_all(deadline).await);
+        // A primary that cannot be reached may be one the cluster has already replaced while
+        // no request of ours went its way (nothing told us): look at the cluster again, and
+        // if the picture changed, prove the new one. Requests would do the same (mark, refresh,
+        // retry), so the report says what a request would meet, not what an old view says.
+        let unreachable = report.nodes.iter().any(|n| {
+            n.error.as_ref().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    ErrorKind::Connect | ErrorKind::Io | ErrorKind::Timeout | ErrorKind::Closed
+                )
+            })
+        });
+        let Some(refresher) = self.refresher.as_ref().filter(|_| unreachable) else {
+            return report;
+        };
+        if refresher.refresh_and_wait(deadline).await.is_err() || self.topology_version() == version
+        {
+            return report;
+        }
+        self.probe_all(deadline).await
+    }
+
+    /// One write probe per primary of the topology in use.
+    async fn probe_all(&self, deadline: Instant) -> HealthReport {
         let topo = self.topology();
         let shards: Vec<&Shard> = topo
             .shards()
