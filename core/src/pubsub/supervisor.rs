@@ -380,7 +380,6 @@ impl Supervisor {
         }
     }
 
-    /// A link ended: its subscriptions wait for a new one.
     /// Pings silent connections and drops the ones that stay silent (see
     /// [`crate::Options::pubsub_heartbeat`]); their subscriptions are made again elsewhere.
     async fn heartbeat(&mut self) {
@@ -399,6 +398,7 @@ impl Supervisor {
         }
     }
 
+    /// A link ended: its subscriptions wait for a new one.
     fn lose(&mut self, id: LinkId, e: &Error) {
         let Some(link) = self.links.remove(&id) else {
             return;
