@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use pubsub_traffic::{Outcome, Traffic};
 use slotwise::pubsub::Kind;
-use slotwise::{Client, Options};
+use slotwise::{Client, Options, PubSub};
 use support::Deployment;
 use workload::eventually;
 
@@ -46,6 +46,22 @@ fn channel_on(client: &Client, addr: &str) -> String {
                 .is_some_and(|s| s.primary.addr.to_string() == addr)
         })
         .expect("a channel on that node")
+}
+
+/// A pub/sub whose classic connection is open (warm-up subscriptions), the primary it sits
+/// on, and a shard channel that primary serves.
+async fn on_the_classic_node(d: &Deployment, client: &Client) -> (PubSub, usize, String) {
+    let ps = client.pubsub().expect("pubsub");
+    ps.subscribe(Kind::Channel, ["warmup"])
+        .await
+        .expect("subscribe");
+    ps.subscribe(Kind::Pattern, ["warm*"])
+        .await
+        .expect("psubscribe");
+    let primaries: Vec<usize> = d.primaries().iter().map(|n| n.index).collect();
+    let p = classic_node(d, &primaries).expect("the classic connection is on a primary");
+    let channel = channel_on(client, &d.nodes[p].addr());
+    (ps, p, channel)
 }
 
 /// Waits until messages of every kind published after `t` arrive.
@@ -112,17 +128,8 @@ async fn finish(
 async fn subscriptions_survive_a_graceful_failover() {
     let d = Deployment::cluster(3, 1);
     let client = Client::cluster(&d.seeds, opts()).await.expect("connect");
-    let ps = client.pubsub().expect("pubsub");
     // The classic connection first, then a sharded channel on the same primary.
-    ps.subscribe(Kind::Channel, ["warmup"])
-        .await
-        .expect("subscribe");
-    ps.subscribe(Kind::Pattern, ["warm*"])
-        .await
-        .expect("psubscribe");
-    let primaries: Vec<usize> = d.primaries().iter().map(|n| n.index).collect();
-    let p = classic_node(&d, &primaries).expect("the classic connection is on a primary");
-    let channel = channel_on(&client, &d.nodes[p].addr());
+    let (ps, p, channel) = on_the_classic_node(&d, &client).await;
     let r = d
         .nodes
         .iter()
@@ -165,17 +172,8 @@ async fn subscriptions_survive_a_graceful_failover() {
 async fn subscriptions_survive_a_primary_kill() {
     let d = Deployment::cluster(3, 1);
     let client = Client::cluster(&d.seeds, opts()).await.expect("connect");
-    let ps = client.pubsub().expect("pubsub");
-    ps.subscribe(Kind::Channel, ["warmup"])
-        .await
-        .expect("subscribe");
-    ps.subscribe(Kind::Pattern, ["warm*"])
-        .await
-        .expect("psubscribe");
-    let primaries: Vec<usize> = d.primaries().iter().map(|n| n.index).collect();
     // Kill the node holding every subscription: all three kinds are interrupted.
-    let p = classic_node(&d, &primaries).expect("the classic connection is on a primary");
-    let channel = channel_on(&client, &d.nodes[p].addr());
+    let (ps, p, channel) = on_the_classic_node(&d, &client).await;
     let started = Instant::now();
     let traffic = Traffic::start(&client, ps, &channel).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
